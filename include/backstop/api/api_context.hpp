@@ -1,0 +1,54 @@
+#pragma once
+
+#include <functional>
+#include <set>
+#include <utility>
+
+#include <pqxx/pqxx>
+
+#include "backstop/common/role.hpp"
+#include "backstop/config/config.hpp"
+#include "backstop/http/router.hpp"
+#include "backstop/store/db_pool.hpp"
+
+namespace backstop::metrics {
+class Metrics;
+}
+
+namespace backstop::api {
+
+// Who may call what (DESIGN "Roles and authentication", "Who reads").
+inline const std::set<Role> kReaders{Role::kViewer, Role::kDeployer, Role::kApprover, Role::kAdmin};
+inline const std::set<Role> kAdmins{Role::kAdmin};
+inline const std::set<Role> kDeployers{Role::kDeployer, Role::kAdmin};
+inline const std::set<Role> kTelemetryWriters{Role::kDeployer, Role::kTelemetry, Role::kAdmin};
+inline const std::set<Role> kApprovers{Role::kApprover, Role::kAdmin};
+
+// What handlers share. Owned by the app; outlives the server.
+struct ApiContext {
+  store::DbPool& pool;
+  metrics::Metrics& metrics;
+  const config::Config& config;
+  std::function<bool()> draining;
+};
+
+// Runs `work` on the database pool within the request timeout and answers
+// with `render(value)` or the error. The one way handlers touch the database.
+template <typename T>
+void RunDb(ApiContext& ctx, http::Respond respond,
+           std::function<Result<T>(pqxx::connection&)> work,
+           std::function<http::Response(T&)> render) {
+  ctx.pool.Submit<T>(
+      std::move(work),
+      [respond = std::move(respond), render = std::move(render)](Result<T> r) {
+        if (!r.ok()) return respond(http::ErrorResponse(r.error()));
+        respond(render(r.value()));
+      },
+      ctx.config.http.request_timeout);
+}
+
+void AddSystemRoutes(http::Router& router, ApiContext& ctx);
+void AddModeRoutes(http::Router& router, ApiContext& ctx);
+void AddAuditRoutes(http::Router& router, ApiContext& ctx);
+
+}  // namespace backstop::api

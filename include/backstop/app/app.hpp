@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "backstop/common/result.hpp"
+#include "backstop/config/config.hpp"
+
+namespace backstop::store {
+class DbPool;
+}
+namespace backstop::metrics {
+class Metrics;
+}
+
+namespace backstop::app {
+
+// The running controller: database pool, metrics, router with every route,
+// HTTP server and background loops. `backstop serve` runs one; integration
+// tests run one in-process on port 0.
+//
+// Start and Stop are called from one thread. Stop is graceful: readiness
+// fails, the server drains, background loops end, then the pool closes.
+class App {
+ public:
+  explicit App(config::Config config);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  Status Start();
+  void Stop();
+
+  std::uint16_t port() const;
+  store::DbPool& pool();
+  metrics::Metrics& metrics();
+  const config::Config& config() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace backstop::app

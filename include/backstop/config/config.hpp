@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backstop/common/duration.hpp"
+
+namespace backstop::config {
+
+// One executor rule; the first rule whose `match` glob matches the service wins.
+struct ExecutorConfig {
+  std::string match = "*";
+  std::string type = "log";           // webhook | command | log
+  std::string url;                    // webhook only
+  std::string secret_env;             // webhook only: name of the env var holding the secret
+  std::vector<std::string> argv;      // command only: argv template
+  Millis timeout = Millis(5000);
+  int max_attempts = 5;
+};
+
+struct LimitsConfig {
+  std::int64_t max_body_bytes = 1048576;
+  std::int64_t max_samples_per_request = 10000;
+  std::int64_t max_series = 1000000;
+};
+
+struct HttpConfig {
+  int threads = 2;                        // I/O threads
+  Millis read_timeout = Millis(10000);    // whole request must arrive within this
+  Millis idle_timeout = Millis(60000);    // keep-alive connection idle limit
+  Millis request_timeout = Millis(5000);  // a handler's answer (incl. database) within this
+  Millis shutdown_timeout = Millis(10000);// drain limit on SIGTERM
+  std::int64_t max_header_bytes = 16384;
+};
+
+struct DatabaseConfig {
+  int pool_size = 4;                          // connections == pool threads
+  int queue_limit = 1024;                     // queued jobs beyond this → 503 at once
+  Millis statement_timeout = Millis(5000);
+  Millis connect_timeout = Millis(2000);
+};
+
+// The whole configuration as one value. Every field has a default so an
+// empty file is a valid configuration for local runs.
+struct Config {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string database_url = "postgresql://backstop@127.0.0.1:5432/backstop";
+  std::string migrations_dir = "migrations";  // absolute after loading
+  std::string thresholds_dir = "thresholds";  // absolute after loading
+  Millis evaluation_tick = Millis(1000);
+  std::string instance_id;                    // default: host name
+  std::string log_level = "info";
+  LimitsConfig limits;
+  HttpConfig http;
+  DatabaseConfig database;
+  std::vector<ExecutorConfig> executors;      // default: one `log` executor matching "*"
+};
+
+}  // namespace backstop::config

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "backstop/common/result.hpp"
+#include "backstop/config/config.hpp"
+
+namespace backstop::config {
+
+// Reads environment variables; injectable so tests need not touch the process env.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup ProcessEnv();
+
+// Parses YAML text. `base_dir` resolves relative paths (the config file's folder).
+// Unknown keys and bad values are errors whose message names the key path
+// (e.g. "limits.max_body_bytes: must be a positive integer").
+// Env overrides: BACKSTOP_DATABASE_URL, BACKSTOP_LISTEN.
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& base_dir,
+                           const EnvLookup& env);
+
+// Reads and parses a config file.
+Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env);
+
+}  // namespace backstop::config

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace backstop::http {
+
+// A request as handlers see it: no Beast types, so handlers and their tests
+// compile without Beast.
+struct Request {
+  std::string method;        // "GET", "POST", ...
+  std::string target;        // raw request target
+  std::string path;          // target without the query string
+  std::vector<std::pair<std::string, std::string>> query;  // percent-decoded
+  std::string body;
+  std::string content_type;
+  std::string authorization;
+
+  // The first value of a query parameter, if present.
+  std::optional<std::string> Query(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Called exactly once per request, from any thread.
+using Respond = std::function<void(Response)>;
+
+// Splits "path?a=1&b=x%20y" into path and decoded query pairs. Returns false
+// on malformed percent-encoding.
+bool ParseTarget(std::string_view target, std::string& path,
+                 std::vector<std::pair<std::string, std::string>>& query);
+
+}  // namespace backstop::http

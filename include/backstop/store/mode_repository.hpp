@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+
+#include <pqxx/pqxx>
+
+#include "backstop/common/role.hpp"
+
+namespace backstop::store {
+
+struct ModeState {
+  Mode mode = Mode::kNormal;
+  std::string updated_by;
+};
+
+// The controller mode, one row in the database so it survives restarts and
+// every process sharing the database sees the same mode.
+class ModeRepository {
+ public:
+  static ModeState Get(pqxx::transaction_base& tx);
+  // Sets the mode and audits the change (only when it changes). Returns the previous mode.
+  static Mode Set(pqxx::work& tx, Mode mode, const std::string& actor);
+};
+
+}  // namespace backstop::store

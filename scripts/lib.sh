@@ -1,0 +1,91 @@
+# Shared by scripts/run and scripts/test: package install, build, PostgreSQL helpers.
+# Sourced, not executed.
+
+BACKSTOP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_BIN=/usr/lib/postgresql/15/bin
+
+# Debian 12 packages Backstop needs to build, test and run. Boost is taken as
+# the header package plus Boost.JSON (Asio and Beast are header-only; the
+# -all-dev meta package would pull in MPI and friends for nothing).
+BACKSTOP_PACKAGES=(
+  build-essential cmake pkg-config ccache
+  libboost1.81-dev libboost-json1.81-dev
+  libpqxx-dev prometheus-cpp-dev libspdlog-dev libyaml-cpp-dev
+  libgtest-dev libssl-dev
+  postgresql-15 postgresql-client-15
+  curl python3
+)
+
+log() { printf '[backstop] %s\n' "$*" >&2; }
+
+install_packages() {
+  local missing=()
+  local p
+  for p in "${BACKSTOP_PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return 0
+  fi
+  log "installing: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  # The postgresql package would create and start a default cluster; we run
+  # our own clusters, so keep the packaged one from being created.
+  $sudo mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/backstop.conf >/dev/null
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# build_backstop BUILD_TYPE [extra cmake args...]
+build_backstop() {
+  local build_type="$1"; shift
+  local build_dir="$BACKSTOP_ROOT/build"
+  cmake -S "$BACKSTOP_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" "$@" >/dev/null
+  cmake --build "$build_dir" -j "${BACKSTOP_JOBS:-2}"
+}
+
+# The postgres OS user must be able to reach the data directory.
+pg_prepare_dir() {
+  local dir="$1"
+  mkdir -p "$dir"
+  chown postgres:postgres "$dir"
+  chmod 700 "$dir"
+}
+
+pg_as() { runuser -u postgres -- "$@"; }
+
+# pg_init DATADIR PORT: initialise a cluster that trusts loopback connections.
+pg_init() {
+  local data="$1" port="$2"
+  pg_as "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    echo "port = $port"
+    echo "unix_socket_directories = '$data'"
+    echo "max_connections = 200"
+    echo "fsync = ${PG_FSYNC:-on}"
+  } | pg_as tee -a "$data/postgresql.conf" >/dev/null
+}
+
+pg_start() {
+  local data="$1"
+  pg_as "$PG_BIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null
+}
+
+pg_stop() {
+  local data="$1"
+  [ -f "$data/postmaster.pid" ] || return 0
+  pg_as "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+# pg_psql DATADIR PORT SQL...: run SQL as the superuser.
+pg_psql() {
+  local data="$1" port="$2"; shift 2
+  pg_as psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q "$@"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}

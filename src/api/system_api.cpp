@@ -1,0 +1,58 @@
+// /healthz, /readyz and /metrics: no token, no body.
+#include <boost/json.hpp>
+
+#include "backstop/api/api_context.hpp"
+#include "backstop/api/json_codec.hpp"
+#include "backstop/metrics/metrics.hpp"
+
+namespace backstop::api {
+
+namespace {
+
+// Readiness must answer quickly even when the database hangs.
+constexpr Millis kReadinessTimeout{2000};
+
+}  // namespace
+
+void AddSystemRoutes(http::Router& router, ApiContext& ctx) {
+  router.Add({"GET", "/healthz", {}, http::BodyPolicy::kNone,
+              [](const http::RequestContext&, http::Respond respond) {
+                respond(http::JsonResponse(200, R"({"status":"ok"})"));
+              }});
+
+  router.Add({"GET", "/readyz", {}, http::BodyPolicy::kNone,
+              [&ctx](const http::RequestContext&, http::Respond respond) {
+                if (ctx.draining()) {
+                  return respond(http::JsonResponse(
+                      503, R"({"status":"not_ready","checks":{"shutting_down":true}})"));
+                }
+                ctx.pool.Submit<bool>(
+                    [](pqxx::connection& conn) -> Result<bool> {
+                      pqxx::nontransaction tx(conn);
+                      tx.exec1("SELECT 1");
+                      return true;
+                    },
+                    [respond](Result<bool> r) {
+                      boost::json::object checks{{"database", r.ok()}};
+                      boost::json::object body{{"status", r.ok() ? "ready" : "not_ready"},
+                                               {"checks", checks}};
+                      http::Response resp = http::JsonResponse(r.ok() ? 200 : 503, Serialize(body));
+                      if (!r.ok()) resp.headers.emplace_back("Retry-After", "1");
+                      respond(std::move(resp));
+                    },
+                    kReadinessTimeout);
+              }});
+
+  router.Add({"GET", "/metrics", {}, http::BodyPolicy::kNone,
+              [&ctx](const http::RequestContext&, http::Respond respond) {
+                const auto stats = ctx.pool.Stats();
+                ctx.metrics.SetDbPool(stats.size, stats.connected, stats.busy, stats.queued);
+                http::Response r;
+                r.status = 200;
+                r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                r.body = ctx.metrics.Serialize();
+                respond(std::move(r));
+              }});
+}
+
+}  // namespace backstop::api

@@ -1,0 +1,148 @@
+#include "backstop/app/app.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "backstop/api/api_context.hpp"
+#include "backstop/audit/audit_repository.hpp"
+#include "backstop/http/router.hpp"
+#include "backstop/http/server.hpp"
+#include "backstop/metrics/metrics.hpp"
+#include "backstop/store/db_pool.hpp"
+#include "backstop/store/token_repository.hpp"
+
+namespace backstop::app {
+
+namespace {
+
+// How often the audit chain head is exported to metrics and the log.
+constexpr auto kAuditHeadInterval = std::chrono::seconds(5);
+
+// Token lookups go through the pool like any other database work.
+class DbAuthenticator final : public http::Authenticator {
+ public:
+  DbAuthenticator(store::DbPool& pool, Millis timeout) : pool_(pool), timeout_(timeout) {}
+
+  void Authenticate(const std::string& token,
+                    std::function<void(Result<std::optional<Principal>>)> done) override {
+    pool_.Submit<std::optional<Principal>>(
+        [token](pqxx::connection& conn) -> Result<std::optional<Principal>> {
+          pqxx::read_transaction tx(conn);
+          return store::TokenRepository::Authenticate(tx, token);
+        },
+        std::move(done), timeout_);
+  }
+
+ private:
+  store::DbPool& pool_;
+  Millis timeout_;
+};
+
+http::ServerOptions ServerOptionsFrom(const config::Config& c) {
+  http::ServerOptions o;
+  o.host = c.listen_host;
+  o.port = c.listen_port;
+  o.threads = c.http.threads;
+  o.body_limit = static_cast<std::uint64_t>(c.limits.max_body_bytes);
+  o.header_limit = static_cast<std::uint32_t>(c.http.max_header_bytes);
+  o.read_timeout = c.http.read_timeout;
+  o.idle_timeout = c.http.idle_timeout;
+  o.request_timeout = c.http.request_timeout;
+  o.shutdown_timeout = c.http.shutdown_timeout;
+  return o;
+}
+
+}  // namespace
+
+struct App::Impl {
+  explicit Impl(config::Config c)
+      : config(std::move(c)),
+        metrics(BACKSTOP_VERSION),
+        pool(std::make_unique<store::DbPool>(config.database_url, config.database)),
+        authenticator(*pool, config.http.request_timeout),
+        router(authenticator),
+        api{*pool, metrics, config, [this] { return server && server->draining(); }} {}
+
+  void ExportAuditHead() {
+    auto head = pool->Run<audit::AuditHead>([](pqxx::connection& conn) -> Result<audit::AuditHead> {
+      pqxx::read_transaction tx(conn);
+      return audit::AuditRepository::Head(tx);
+    });
+    if (!head.ok()) return;
+    if (head->seq != last_logged_head_) {
+      spdlog::info("audit head seq={} hash={}", head->seq, head->hash);
+      last_logged_head_ = head->seq;
+    }
+    metrics.SetAuditHead(head->seq, head->hash);
+  }
+
+  void BackgroundLoop() {
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+      lock.unlock();
+      ExportAuditHead();
+      lock.lock();
+      cv.wait_for(lock, kAuditHeadInterval, [this] { return stopping; });
+    }
+  }
+
+  config::Config config;
+  metrics::Metrics metrics;
+  std::unique_ptr<store::DbPool> pool;
+  DbAuthenticator authenticator;
+  http::Router router;
+  api::ApiContext api;
+  std::unique_ptr<http::Server> server;
+
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::thread background;
+  std::int64_t last_logged_head_ = -1;
+  bool stopped = false;
+};
+
+App::App(config::Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+App::~App() { Stop(); }
+
+Status App::Start() {
+  auto& im = *impl_;
+  api::AddSystemRoutes(im.router, im.api);
+  api::AddModeRoutes(im.router, im.api);
+  api::AddAuditRoutes(im.router, im.api);
+
+  im.server = std::make_unique<http::Server>(ServerOptionsFrom(im.config), im.router, &im.metrics);
+  if (auto s = im.server->Start(); !s) return s;
+  im.background = std::thread([&im] { im.BackgroundLoop(); });
+  spdlog::info("backstop {} serving on http://{}:{} (instance {})", BACKSTOP_VERSION,
+               im.config.listen_host, im.server->port(), im.config.instance_id);
+  return Ok();
+}
+
+void App::Stop() {
+  auto& im = *impl_;
+  if (im.stopped) return;
+  im.stopped = true;
+  if (im.server) im.server->Shutdown();
+  {
+    std::lock_guard lock(im.mutex);
+    im.stopping = true;
+  }
+  im.cv.notify_all();
+  if (im.background.joinable()) im.background.join();
+  // The pool goes before the server object: callbacks of jobs still queued
+  // hold sessions, which must die while the server's io_context exists.
+  im.pool.reset();
+  im.server.reset();
+}
+
+std::uint16_t App::port() const { return impl_->server ? impl_->server->port() : 0; }
+store::DbPool& App::pool() { return *impl_->pool; }
+metrics::Metrics& App::metrics() { return impl_->metrics; }
+const config::Config& App::config() const { return impl_->config; }
+
+}  // namespace backstop::app

@@ -1,0 +1,247 @@
+#include "backstop/http/router.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace backstop::http {
+
+namespace {
+
+constexpr const char* kBearer = "Bearer ";
+constexpr int kRetryAfterSeconds = 1;
+
+bool IsJsonContentType(const std::string& ct) {
+  // "application/json" optionally followed by parameters ("; charset=utf-8").
+  const std::string base = ct.substr(0, ct.find(';'));
+  std::string trimmed;
+  for (char c : base) {
+    if (c != ' ' && c != '\t') trimmed.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return trimmed == "application/json";
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool PercentDecode(std::string_view in, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      if (i + 2 >= in.size()) return false;
+      const int hi = HexValue(in[i + 1]);
+      const int lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (in[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> Request::Query(std::string_view name) const {
+  for (const auto& [k, v] : query) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
+}
+
+bool ParseTarget(std::string_view target, std::string& path,
+                 std::vector<std::pair<std::string, std::string>>& query) {
+  const auto q = target.find('?');
+  if (!PercentDecode(target.substr(0, q), path)) return false;
+  query.clear();
+  if (q == std::string_view::npos) return true;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    std::string key, value;
+    if (!PercentDecode(pair.substr(0, eq), key)) return false;
+    if (eq != std::string_view::npos && !PercentDecode(pair.substr(eq + 1), value)) return false;
+    query.emplace_back(std::move(key), std::move(value));
+  }
+  return true;
+}
+
+int StatusFor(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInvalidInput: return 400;
+    case ErrorKind::kUnauthorized: return 401;
+    case ErrorKind::kForbidden: return 403;
+    case ErrorKind::kNotFound: return 404;
+    case ErrorKind::kMethodNotAllowed: return 405;
+    case ErrorKind::kConflict: return 409;
+    case ErrorKind::kPayloadTooLarge: return 413;
+    case ErrorKind::kUnsupportedMediaType: return 415;
+    case ErrorKind::kInternal: return 500;
+    case ErrorKind::kUnavailable: return 503;
+  }
+  return 500;
+}
+
+Response ErrorResponse(const Error& error) {
+  boost::json::array details;
+  for (const auto& d : error.details) details.emplace_back(d);
+  boost::json::object body{
+      {"error", boost::json::object{{"code", error.code}, {"message", error.message}, {"details", details}}}};
+  Response r = JsonResponse(StatusFor(error.kind), boost::json::serialize(body));
+  if (error.kind == ErrorKind::kUnavailable) {
+    r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
+  }
+  if (error.kind == ErrorKind::kUnauthorized) {
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  }
+  return r;
+}
+
+Response JsonResponse(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Router::Router(Authenticator& authenticator) : authenticator_(authenticator) {}
+
+std::vector<std::string> Router::Split(const std::string& path) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const auto slash = path.find('/', start);
+    const auto end = slash == std::string::npos ? path.size() : slash;
+    if (end > start) out.push_back(path.substr(start, end - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+bool Router::Match(const Route& r, const std::vector<std::string>& segs,
+                   std::vector<std::string>& params) {
+  if (r.segments.size() != segs.size()) return false;
+  params.clear();
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    const auto& pat = r.segments[i];
+    if (pat.size() > 2 && pat.front() == '{' && pat.back() == '}') {
+      params.push_back(segs[i]);
+    } else if (pat != segs[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void Router::Add(RouteSpec spec) {
+  Route r{std::move(spec), {}};
+  r.segments = Split(r.spec.pattern);
+  routes_.push_back(std::move(r));
+}
+
+std::string Router::RouteLabel(const std::string& method, const std::string& path) const {
+  const auto segs = Split(path);
+  std::vector<std::string> params;
+  for (const auto& r : routes_) {
+    if (r.spec.method == method && Match(r, segs, params)) return r.spec.pattern;
+  }
+  return "unmatched";
+}
+
+void Router::Dispatch(Request request, Respond respond) const {
+  const auto segs = Split(request.path);
+  const Route* found = nullptr;
+  std::vector<std::string> params;
+  std::string allow;
+  for (const auto& r : routes_) {
+    std::vector<std::string> p;
+    if (!Match(r, segs, p)) continue;
+    if (r.spec.method == request.method || (request.method == "HEAD" && r.spec.method == "GET")) {
+      if (found == nullptr) {
+        found = &r;
+        params = std::move(p);
+      }
+    } else {
+      allow += (allow.empty() ? "" : ", ") + r.spec.method;
+    }
+  }
+  if (found == nullptr) {
+    if (!allow.empty()) {
+      Response resp = ErrorResponse(Error{ErrorKind::kMethodNotAllowed, "method_not_allowed",
+                                          request.method + " is not allowed on " + request.path, {}});
+      resp.headers.emplace_back("Allow", allow);
+      respond(std::move(resp));
+    } else {
+      respond(ErrorResponse(Error::NotFound("no route for " + request.path)));
+    }
+    return;
+  }
+
+  // Shared so the handler can outlive this frame (authentication is async).
+  auto shared_request = std::make_shared<Request>(std::move(request));
+  const Route* route = found;
+  auto invoke = [route, shared_request, params = std::move(params)](
+                    std::optional<Principal> principal, Respond respond) {
+    const Request& req = *shared_request;
+    const bool has_body = !req.body.empty();
+    if (route->spec.body == BodyPolicy::kRequiredJson ||
+        (route->spec.body == BodyPolicy::kOptionalJson && has_body)) {
+      if (!IsJsonContentType(req.content_type)) {
+        respond(ErrorResponse(Error{ErrorKind::kUnsupportedMediaType, "unsupported_media_type",
+                                    "the body must be application/json", {}}));
+        return;
+      }
+    }
+    RequestContext ctx{req, params, std::move(principal)};
+    try {
+      // The handler owns `respond` from here; the request stays alive with it.
+      route->spec.handler(ctx, [respond, shared_request](Response r) { respond(std::move(r)); });
+    } catch (const std::exception& e) {
+      spdlog::error("handler for {} {} threw: {}", req.method, route->spec.pattern, e.what());
+      respond(ErrorResponse(Error::Internal("internal error")));
+    }
+  };
+
+  if (route->spec.roles.empty()) {
+    invoke(std::nullopt, std::move(respond));
+    return;
+  }
+  const std::string& auth = shared_request->authorization;
+  if (auth.rfind(kBearer, 0) != 0 || auth.size() == std::char_traits<char>::length(kBearer)) {
+    respond(ErrorResponse(Error::Unauthorized("missing bearer token")));
+    return;
+  }
+  const std::string token = auth.substr(std::char_traits<char>::length(kBearer));
+  authenticator_.Authenticate(
+      token, [route, invoke = std::move(invoke), respond = std::move(respond)](
+                 Result<std::optional<Principal>> result) mutable {
+        if (!result.ok()) {
+          respond(ErrorResponse(result.error()));
+          return;
+        }
+        if (!result.value().has_value()) {
+          respond(ErrorResponse(Error::Unauthorized("invalid or revoked token")));
+          return;
+        }
+        const Principal& who = *result.value();
+        if (route->spec.roles.count(who.role) == 0) {
+          respond(ErrorResponse(Error::Forbidden(
+              "forbidden", "role " + std::string(RoleName(who.role)) + " may not use this route")));
+          return;
+        }
+        invoke(who, std::move(respond));
+      });
+}
+
+}  // namespace backstop::http

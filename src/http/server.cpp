@@ -1,0 +1,319 @@
+#include "backstop/http/server.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "backstop/http/router.hpp"
+#include "backstop/metrics/metrics.hpp"
+
+namespace backstop::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+class Session;
+
+// State shared by the listener and every session.
+struct Shared {
+  Shared(ServerOptions o, const Router& r, metrics::Metrics* m)
+      : options(std::move(o)), router(r), metrics(m) {}
+
+  ServerOptions options;
+  const Router& router;
+  metrics::Metrics* metrics;
+  std::atomic<bool> draining{false};
+  std::atomic<int> sessions{0};
+  std::mutex mutex;
+  std::list<std::weak_ptr<Session>> live;  // for closing idle connections on shutdown
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Shared& shared)
+      : stream_(std::move(socket)), shared_(shared), timer_(stream_.get_executor()) {
+    ++shared_.sessions;
+  }
+  ~Session() { --shared_.sessions; }
+
+  void Start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // Called on shutdown: an idle connection is closed now, a busy one after
+  // its answer is written.
+  void CloseIfIdle() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->idle_) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.close();
+      }
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    idle_ = true;
+    parser_.emplace();
+    parser_->header_limit(shared_.options.header_limit);
+    parser_->body_limit(shared_.options.body_limit);
+    stream_.expires_after(shared_.options.idle_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->OnHeader(ec);
+                             });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    idle_ = false;
+    if (ec) return OnReadError(ec);
+    const auto length = parser_->content_length();
+    if (length && *length > shared_.options.body_limit) return RejectTooLarge();
+    stream_.expires_after(shared_.options.read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec2, std::size_t) {
+                        self->OnBody(ec2);
+                      });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) return RejectTooLarge();
+    if (ec == bhttp::error::header_limit) {
+      close_after_write_ = true;
+      return Write(ErrorResponse(Error{ErrorKind::kPayloadTooLarge, "payload_too_large",
+                                       "request headers too large", {}}),
+                   11, "unmatched", "?");
+    }
+    // end_of_stream, timeouts and resets just end the connection.
+    if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
+        ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+        ec != asio::error::eof) {
+      // A malformed request gets a 400 before the connection closes.
+      if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
+        close_after_write_ = true;
+        return Write(ErrorResponse(Error::InvalidInput("malformed HTTP request")), 11, "unmatched", "?");
+      }
+    }
+    Close();
+  }
+
+  void RejectTooLarge() {
+    close_after_write_ = true;
+    Write(ErrorResponse(Error{ErrorKind::kPayloadTooLarge, "payload_too_large",
+                              "request body exceeds limits.max_body_bytes (" +
+                                  std::to_string(shared_.options.body_limit) + " bytes)",
+                              {"limits.max_body_bytes"}}),
+          parser_->get().version(), "unmatched", std::string(parser_->get().method_string()));
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    auto& msg = parser_->get();
+    version_ = msg.version();
+    keep_alive_ = msg.keep_alive();
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    req.body = std::move(msg.body());
+    if (auto it = msg.find(bhttp::field::content_type); it != msg.end()) {
+      req.content_type = std::string(it->value());
+    }
+    if (auto it = msg.find(bhttp::field::authorization); it != msg.end()) {
+      req.authorization = std::string(it->value());
+    }
+    if (!ParseTarget(req.target, req.path, req.query)) {
+      return Write(ErrorResponse(Error::InvalidInput("malformed request target")), version_,
+                   "unmatched", req.method);
+    }
+    method_ = req.method;
+    route_label_ = shared_.router.RouteLabel(req.method, req.path);
+    started_ = std::chrono::steady_clock::now();
+    answered_ = false;
+    // No socket timeout while the handler runs; the request timer bounds it.
+    stream_.expires_never();
+
+    timer_.expires_after(shared_.options.request_timeout);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec2) {
+      if (ec2) return;  // cancelled: the handler answered
+      self->Answer(ErrorResponse(Error::Unavailable("request timed out; retry later")));
+    });
+
+    auto self = shared_from_this();
+    shared_.router.Dispatch(std::move(req), [self](Response r) {
+      // Handlers answer from any thread; the strand serializes the answer.
+      asio::post(self->stream_.get_executor(),
+                 [self, r = std::move(r)]() mutable { self->Answer(std::move(r)); });
+    });
+  }
+
+  void Answer(Response r) {
+    if (answered_) return;  // the request timer or the handler came second
+    answered_ = true;
+    timer_.cancel();
+    Write(std::move(r), version_, route_label_, method_);
+  }
+
+  void Write(Response r, unsigned version, const std::string& route, const std::string& method) {
+    if (shared_.metrics != nullptr) {
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+      shared_.metrics->ObserveRequest(route, method, r.status, seconds);
+    }
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(r.status), version);
+    res->set(bhttp::field::server, "backstop");
+    res->set(bhttp::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res->set(k, v);
+    res->body() = std::move(r.body);
+    const bool close = close_after_write_ || !keep_alive_ || shared_.draining.load();
+    res->keep_alive(!close);
+    res->prepare_payload();
+    stream_.expires_after(shared_.options.read_timeout);
+    bhttp::async_write(stream_, *res,
+                       [self = shared_from_this(), res, close](beast::error_code ec, std::size_t) {
+                         if (ec || close) return self->Close();
+                         self->ReadHeader();
+                       });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  Shared& shared_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bool idle_ = true;
+  bool keep_alive_ = true;
+  bool close_after_write_ = false;
+  bool answered_ = false;
+  unsigned version_ = 11;
+  std::string method_;
+  std::string route_label_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions options, const Router& router, metrics::Metrics* metrics)
+      : shared(std::move(options), router, metrics),
+        ioc(shared.options.threads),
+        acceptor(asio::make_strand(ioc)),
+        retry_timer(acceptor.get_executor()),
+        work_guard(asio::make_work_guard(ioc)) {}
+
+  void Accept() {
+    acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      if (!acceptor.is_open()) return;  // shutting down
+      if (ec) {
+        // EMFILE and friends: log, wait a little, accept again; never stop serving.
+        spdlog::warn("accept failed: {}", ec.message());
+        retry_timer.expires_after(std::chrono::milliseconds(100));
+        retry_timer.async_wait([this](beast::error_code) { Accept(); });
+        return;
+      }
+      auto session = std::make_shared<Session>(std::move(socket), shared);
+      {
+        std::lock_guard lock(shared.mutex);
+        shared.live.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+        shared.live.push_back(session);
+      }
+      session->Start();
+      Accept();
+    });
+  }
+
+  Shared shared;
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  asio::steady_timer retry_timer;
+  asio::executor_work_guard<asio::io_context::executor_type> work_guard;
+  std::vector<std::thread> threads;
+  std::uint16_t port = 0;
+  bool started = false;
+  bool stopped = false;
+};
+
+Server::Server(ServerOptions options, const Router& router, metrics::Metrics* metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
+
+Server::~Server() { Shutdown(); }
+
+Status Server::Start() {
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(impl_->shared.options.host, ec);
+  if (ec) return Error::InvalidInput("listen: bad address " + impl_->shared.options.host);
+  const tcp::endpoint endpoint(address, impl_->shared.options.port);
+  auto& acc = impl_->acceptor;
+  acc.open(endpoint.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(endpoint, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error::Unavailable("cannot listen on " + impl_->shared.options.host + ":" +
+                              std::to_string(impl_->shared.options.port) + ": " + ec.message());
+  }
+  impl_->port = acc.local_endpoint().port();
+  impl_->Accept();
+  for (int i = 0; i < impl_->shared.options.threads; ++i) {
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  impl_->started = true;
+  return Ok();
+}
+
+std::uint16_t Server::port() const { return impl_->port; }
+
+bool Server::draining() const { return impl_->shared.draining.load(); }
+
+void Server::Shutdown() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->shared.draining = true;
+  if (impl_->started) {
+    asio::post(impl_->acceptor.get_executor(), [this] {
+      beast::error_code ec;
+      impl_->acceptor.close(ec);
+      impl_->retry_timer.cancel();
+    });
+    {
+      std::lock_guard lock(impl_->shared.mutex);
+      for (auto& w : impl_->shared.live) {
+        if (auto s = w.lock()) s->CloseIfIdle();
+      }
+    }
+    const auto deadline = std::chrono::steady_clock::now() + impl_->shared.options.shutdown_timeout;
+    while (impl_->shared.sessions.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (impl_->shared.sessions.load() > 0) {
+      spdlog::warn("shutdown: {} connections still open after the drain timeout",
+                   impl_->shared.sessions.load());
+    }
+  }
+  impl_->work_guard.reset();
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace backstop::http

@@ -1,0 +1,78 @@
+#include "backstop/metrics/metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+namespace backstop::metrics {
+
+namespace {
+
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets{
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+}  // namespace
+
+Metrics::Metrics(const std::string& version)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      http_requests_(prometheus::BuildCounter()
+                         .Name("backstop_http_requests_total")
+                         .Help("HTTP requests by route pattern, method and status")
+                         .Register(*registry_)),
+      http_duration_(prometheus::BuildHistogram()
+                         .Name("backstop_http_request_duration_seconds")
+                         .Help("HTTP request duration by route pattern")
+                         .Register(*registry_)),
+      db_pool_(prometheus::BuildGauge()
+                   .Name("backstop_db_pool_connections")
+                   .Help("Database pool connections by state (size, connected, busy)")
+                   .Register(*registry_)),
+      db_queue_(prometheus::BuildGauge()
+                    .Name("backstop_db_pool_queue_depth")
+                    .Help("Database jobs waiting for a connection")
+                    .Register(*registry_)
+                    .Add({})),
+      audit_head_seq_(prometheus::BuildGauge()
+                          .Name("backstop_audit_head_seq")
+                          .Help("Sequence number of the newest audit log entry")
+                          .Register(*registry_)
+                          .Add({})),
+      audit_head_info_(prometheus::BuildGauge()
+                           .Name("backstop_audit_head_info")
+                           .Help("Hash of the newest audit log entry (value is its seq)")
+                           .Register(*registry_)) {
+  prometheus::BuildGauge()
+      .Name("backstop_build_info")
+      .Help("Backstop build information")
+      .Register(*registry_)
+      .Add({{"version", version}})
+      .Set(1);
+}
+
+std::string Metrics::Serialize() const {
+  prometheus::TextSerializer serializer;
+  return serializer.Serialize(registry_->Collect());
+}
+
+void Metrics::ObserveRequest(const std::string& route, const std::string& method, int status,
+                             double seconds) {
+  http_requests_.Add({{"route", route}, {"method", method}, {"status", std::to_string(status)}})
+      .Increment();
+  http_duration_.Add({{"route", route}}, kLatencyBuckets).Observe(seconds);
+}
+
+void Metrics::SetDbPool(int size, int connected, int busy, int queued) {
+  db_pool_.Add({{"state", "size"}}).Set(size);
+  db_pool_.Add({{"state", "connected"}}).Set(connected);
+  db_pool_.Add({{"state", "busy"}}).Set(busy);
+  db_queue_.Set(queued);
+}
+
+void Metrics::SetAuditHead(std::int64_t seq, const std::string& hash) {
+  audit_head_seq_.Set(static_cast<double>(seq));
+  // Exactly one series at a time: the previous head's series is removed.
+  std::lock_guard lock(audit_head_mutex_);
+  if (audit_head_hash_ != nullptr) audit_head_info_.Remove(audit_head_hash_);
+  audit_head_hash_ = &audit_head_info_.Add({{"hash", hash}});
+  audit_head_hash_->Set(static_cast<double>(seq));
+}
+
+}  // namespace backstop::metrics

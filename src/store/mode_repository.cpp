@@ -1,0 +1,33 @@
+#include "backstop/store/mode_repository.hpp"
+
+#include <boost/json.hpp>
+
+#include "backstop/audit/audit_repository.hpp"
+
+namespace backstop::store {
+
+namespace {
+constexpr const char* kSelect = "SELECT mode, updated_by FROM controller_mode";
+constexpr const char* kSelectForUpdate = "SELECT mode FROM controller_mode FOR UPDATE";
+constexpr const char* kUpdate = "UPDATE controller_mode SET mode = $1, updated_by = $2, updated_at = now()";
+}  // namespace
+
+ModeState ModeRepository::Get(pqxx::transaction_base& tx) {
+  const pqxx::row row = tx.exec1(kSelect);
+  return ModeState{ParseMode(row[0].as<std::string>()).value_or(Mode::kFreeze),
+                   row[1].as<std::string>()};
+}
+
+Mode ModeRepository::Set(pqxx::work& tx, Mode mode, const std::string& actor) {
+  const pqxx::row row = tx.exec1(kSelectForUpdate);
+  // An unreadable stored mode is treated as freeze: the safe reading.
+  const Mode previous = ParseMode(row[0].as<std::string>()).value_or(Mode::kFreeze);
+  if (previous == mode) return previous;
+  tx.exec_params0(kUpdate, std::string(ModeName(mode)), actor);
+  boost::json::object payload{{"from", ModeName(previous)}, {"to", ModeName(mode)}};
+  audit::AuditRepository::Append(
+      tx, audit::AuditEvent{actor, "mode.changed", std::nullopt, boost::json::serialize(payload)});
+  return previous;
+}
+
+}  // namespace backstop::store

@@ -1,0 +1,117 @@
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "backstop/common/sha256.hpp"
+#include "process.hpp"
+#include "test_support.hpp"
+
+namespace backstop::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A config file in a scratch folder, pointing at a test database.
+class ConfigFile {
+ public:
+  ConfigFile(const std::string& database_url, const std::string& extra = "")
+      : dir_(fs::temp_directory_path() / ("backstop-cli-" + RandomHex(6))) {
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "backstop.yaml")
+        << "listen: 127.0.0.1:0\n"
+        << "database_url: " << database_url << "\n"
+        << "migrations_dir: " << SourcePath("migrations") << "\n"
+        << "thresholds_dir: " << SourcePath("thresholds") << "\n"
+        << extra;
+  }
+  ~ConfigFile() { fs::remove_all(dir_); }
+  std::string path() const { return (dir_ / "backstop.yaml").string(); }
+  std::string dir() const { return dir_.string(); }
+
+ private:
+  fs::path dir_;
+};
+
+ProcessResult Backstop(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{BACKSTOP_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, {"BACKSTOP_DATABASE_URL=", "BACKSTOP_LISTEN="});
+}
+
+TEST(CliTest, MigrateAppliesThenIsANoOp) {
+  TestDatabase db(TestDatabase::Kind::kEmpty);
+  ConfigFile cfg(db.url());
+  auto first = Backstop({"migrate", "--config", cfg.path()});
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  auto second = Backstop({"migrate", "--config", cfg.path()});
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.err.find("0 applied"), std::string::npos) << second.err;
+}
+
+TEST(CliTest, TokenCreatePrintsTheTokenAloneAndStoresOnlyItsHash) {
+  TestDatabase db;
+  ConfigFile cfg(db.url());
+  auto r = Backstop({"token", "create", "--config", cfg.path(), "--name", "ci-bot", "--role", "deployer"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.back(), '\n');
+  const std::string token = r.out.substr(0, r.out.size() - 1);
+  EXPECT_EQ(token.find('\n'), std::string::npos);
+  EXPECT_GE(token.size(), 32u);
+  auto conn = db.Connect();
+  pqxx::read_transaction tx(*conn);
+  EXPECT_EQ(tx.exec1("SELECT token_sha256 FROM api_tokens WHERE name = 'ci-bot'")[0].as<std::string>(),
+            Sha256Hex(token));
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM audit_log WHERE kind = 'token.created'")[0].as<int>(), 1);
+}
+
+TEST(CliTest, TokenCreateRejectsBadRoleDuplicateNameAndRevokeUnknown) {
+  TestDatabase db;
+  ConfigFile cfg(db.url());
+  EXPECT_NE(Backstop({"token", "create", "--config", cfg.path(), "--name", "x", "--role", "root"}).exit_code, 0);
+  EXPECT_EQ(Backstop({"token", "create", "--config", cfg.path(), "--name", "x", "--role", "viewer"}).exit_code, 0);
+  auto dup = Backstop({"token", "create", "--config", cfg.path(), "--name", "x", "--role", "viewer"});
+  EXPECT_NE(dup.exit_code, 0);
+  EXPECT_TRUE(dup.out.empty());
+  EXPECT_NE(Backstop({"token", "revoke", "--config", cfg.path(), "--name", "nobody"}).exit_code, 0);
+  auto revoke = Backstop({"token", "revoke", "--config", cfg.path(), "--name", "x"});
+  EXPECT_EQ(revoke.exit_code, 0) << revoke.err;
+  // A revoked name may be issued again.
+  EXPECT_EQ(Backstop({"token", "create", "--config", cfg.path(), "--name", "x", "--role", "viewer"}).exit_code, 0);
+}
+
+TEST(CliTest, ConfigErrorNamesTheKey) {
+  TestDatabase db;
+  ConfigFile cfg(db.url(), "limits:\n  max_bodies: 3\n");
+  auto r = Backstop({"migrate", "--config", cfg.path()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("limits.max_bodies"), std::string::npos) << r.err;
+}
+
+TEST(CliTest, ServeShutsDownGracefullyOnSigterm) {
+  TestDatabase db;
+  ConfigFile cfg(db.url());
+  const std::string log = cfg.dir() + "/serve.log";
+  ChildProcess child({BACKSTOP_BINARY, "serve", "--config", cfg.path()},
+                     {"BACKSTOP_DATABASE_URL=", "BACKSTOP_LISTEN="}, log);
+  // Wait (bounded) for the server to log its port.
+  std::string text;
+  for (int i = 0; i < 100 && text.find("serving on") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::ifstream in(log);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_NE(text.find("serving on"), std::string::npos) << text;
+  child.Signal(SIGTERM);
+  EXPECT_EQ(child.Wait(std::chrono::seconds(20)), 0);
+  std::ifstream in(log);
+  text.assign(std::istreambuf_iterator<char>(in), {});
+  EXPECT_NE(text.find("stopped"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace backstop::testing

@@ -1,0 +1,173 @@
+#include "test_support.hpp"
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+#include "backstop/common/sha256.hpp"
+#include "backstop/store/migrator.hpp"
+#include "backstop/store/token_repository.hpp"
+
+namespace backstop::testing {
+
+namespace {
+
+std::string RequiredEnv(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') {
+    ADD_FAILURE() << name << " is not set: run the tests through scripts/test";
+    throw std::runtime_error(std::string(name) + " is not set");
+  }
+  return v;
+}
+
+// One template per migration set, so a changed migration gets a new template.
+std::string TemplateName() {
+  auto files = store::ListMigrations(SourcePath("migrations"));
+  if (!files) throw std::runtime_error(files.error().message);
+  std::string all;
+  for (const auto& f : *files) all += f.checksum;
+  return "backstop_tpl_" + Sha256Hex(all).substr(0, 16);
+}
+
+// Creates the migrated template once; concurrent test processes serialize on
+// an advisory lock in the base database.
+void EnsureTemplate(const std::string& tpl) {
+  pqxx::connection base(TestDatabaseUrl());
+  pqxx::nontransaction lock_tx(base);
+  lock_tx.exec("SELECT pg_advisory_lock(4242)");
+  const bool exists = !lock_tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", tpl).empty();
+  if (!exists) {
+    const std::string building = tpl + "_building";
+    lock_tx.exec("DROP DATABASE IF EXISTS " + base.quote_name(building));
+    lock_tx.exec("CREATE DATABASE " + base.quote_name(building));
+    {
+      pqxx::connection conn(WithDatabase(TestDatabaseUrl(), building));
+      auto applied = store::Migrate(conn, SourcePath("migrations"));
+      if (!applied) throw std::runtime_error("migrating the template: " + applied.error().message);
+    }
+    lock_tx.exec("ALTER DATABASE " + base.quote_name(building) + " RENAME TO " + base.quote_name(tpl));
+  }
+  lock_tx.exec("SELECT pg_advisory_unlock(4242)");
+}
+
+}  // namespace
+
+std::string TestDatabaseUrl() { return RequiredEnv("BACKSTOP_TEST_DATABASE_URL"); }
+std::string AdminDatabaseUrl() { return RequiredEnv("BACKSTOP_TEST_ADMIN_URL"); }
+
+std::string SourcePath(const std::string& relative) {
+  return std::string(BACKSTOP_SOURCE_DIR) + "/" + relative;
+}
+
+std::string WithDatabase(const std::string& url, const std::string& dbname) {
+  const auto slash = url.rfind('/');
+  const auto query = url.find('?', slash);
+  return url.substr(0, slash + 1) + dbname + (query == std::string::npos ? "" : url.substr(query));
+}
+
+TestDatabase::TestDatabase(Kind kind) {
+  name_ = "bt_" + RandomHex(8);
+  url_ = WithDatabase(TestDatabaseUrl(), name_);
+  pqxx::connection base(TestDatabaseUrl());
+  pqxx::nontransaction tx(base);
+  if (kind == Kind::kMigrated) {
+    const std::string tpl = TemplateName();
+    EnsureTemplate(tpl);
+    tx.exec("CREATE DATABASE " + base.quote_name(name_) + " TEMPLATE " + base.quote_name(tpl));
+  } else {
+    tx.exec("CREATE DATABASE " + base.quote_name(name_));
+  }
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    pqxx::connection base(TestDatabaseUrl());
+    pqxx::nontransaction tx(base);
+    tx.exec("DROP DATABASE IF EXISTS " + base.quote_name(name_) + " WITH (FORCE)");
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "dropping test database " << name_ << ": " << e.what();
+  }
+}
+
+std::string TestDatabase::admin_url() const { return WithDatabase(AdminDatabaseUrl(), name_); }
+
+std::unique_ptr<pqxx::connection> TestDatabase::Connect() const {
+  return std::make_unique<pqxx::connection>(url_);
+}
+
+config::Config TestConfig(const std::string& database_url) {
+  config::Config c;
+  c.listen_host = "127.0.0.1";
+  c.listen_port = 0;
+  c.database_url = database_url;
+  c.migrations_dir = SourcePath("migrations");
+  c.thresholds_dir = SourcePath("thresholds");
+  c.instance_id = "test-" + RandomHex(4);
+  c.http.threads = 2;
+  c.http.request_timeout = Millis(3000);
+  c.http.shutdown_timeout = Millis(5000);
+  c.database.pool_size = 4;
+  c.executors.push_back(config::ExecutorConfig{});
+  return c;
+}
+
+TestServer::TestServer(std::optional<config::Config> config)
+    : db_(std::make_unique<TestDatabase>()) {
+  config::Config c = config ? *config : TestConfig(db_->url());
+  c.database_url = db_->url();
+  app_ = std::make_unique<app::App>(c);
+  auto s = app_->Start();
+  if (!s) throw std::runtime_error("server did not start: " + s.error().message);
+}
+
+TestServer::~TestServer() {
+  app_->Stop();
+  app_.reset();
+}
+
+std::string TestServer::Token(const std::string& name, Role role) {
+  auto conn = db_->Connect();
+  pqxx::work tx(*conn);
+  auto token = store::TokenRepository::Create(tx, name, role, "test");
+  if (!token) throw std::runtime_error(token.error().message);
+  tx.commit();
+  return *token;
+}
+
+http::ClientResponse TestServer::Request(const std::string& method, const std::string& target,
+                                         const std::string& token, const std::string& body,
+                                         const std::string& content_type) {
+  http::HttpClient client("127.0.0.1", port());
+  http::ClientRequest req;
+  req.method = method;
+  req.target = target;
+  req.body = body;
+  if (!token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
+  if (!body.empty() && !content_type.empty()) req.headers.emplace_back("Content-Type", content_type);
+  auto r = client.Send(req, Millis(15000));
+  if (!r) throw std::runtime_error("request failed: " + r.error().message);
+  return *r;
+}
+
+boost::json::value ParseJson(const std::string& text) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec) {
+    ADD_FAILURE() << "not JSON: " << text;
+    return nullptr;
+  }
+  return v;
+}
+
+std::string ErrorCode(const http::ClientResponse& r) {
+  auto v = ParseJson(r.body);
+  if (!v.is_object()) return "";
+  const auto* e = v.as_object().if_contains("error");
+  if (e == nullptr || !e->is_object()) return "";
+  const auto* c = e->as_object().if_contains("code");
+  return c != nullptr && c->is_string() ? std::string(c->as_string()) : "";
+}
+
+}  // namespace backstop::testing

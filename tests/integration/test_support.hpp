@@ -1,0 +1,82 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <pqxx/pqxx>
+
+#include "backstop/app/app.hpp"
+#include "backstop/common/role.hpp"
+#include "backstop/config/config.hpp"
+#include "backstop/http/client.hpp"
+
+namespace backstop::testing {
+
+// BACKSTOP_TEST_DATABASE_URL, set by scripts/test. Missing = the test fails
+// (never a skip): integration tests must run against a real PostgreSQL.
+std::string TestDatabaseUrl();
+// BACKSTOP_TEST_ADMIN_URL: a superuser, for tests that tamper like an attacker would.
+std::string AdminDatabaseUrl();
+
+// Replaces the database name of a postgresql:// URL.
+std::string WithDatabase(const std::string& url, const std::string& dbname);
+
+// A database of its own for one test: a copy of a template migrated once per
+// migration set (or empty, for migration tests). Dropped at the end.
+class TestDatabase {
+ public:
+  enum class Kind { kMigrated, kEmpty };
+  explicit TestDatabase(Kind kind = Kind::kMigrated);
+  ~TestDatabase();
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  const std::string& url() const { return url_; }
+  const std::string& name() const { return name_; }
+  // The same database, as the superuser.
+  std::string admin_url() const;
+  std::unique_ptr<pqxx::connection> Connect() const;
+
+ private:
+  std::string name_;
+  std::string url_;
+};
+
+// A config for an in-process server on 127.0.0.1:0 against `db`.
+config::Config TestConfig(const std::string& database_url);
+
+// A real App (HTTP server on 127.0.0.1, port 0) against its own database.
+class TestServer {
+ public:
+  explicit TestServer(std::optional<config::Config> config = std::nullopt);
+  ~TestServer();
+
+  std::uint16_t port() const { return app_->port(); }
+  app::App& app() { return *app_; }
+  TestDatabase& db() { return *db_; }
+
+  // Creates a token for `name` with `role` directly in the database.
+  std::string Token(const std::string& name, Role role);
+
+  // One request on a fresh keep-alive client.
+  http::ClientResponse Request(const std::string& method, const std::string& target,
+                               const std::string& token = "", const std::string& body = "",
+                               const std::string& content_type = "application/json");
+
+ private:
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<app::App> app_;
+};
+
+boost::json::value ParseJson(const std::string& text);
+// error.code of an error answer, or "" if the body has none.
+std::string ErrorCode(const http::ClientResponse& r);
+
+// Path of a file in the source tree.
+std::string SourcePath(const std::string& relative);
+
+}  // namespace backstop::testing

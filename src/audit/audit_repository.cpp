@@ -15,12 +15,18 @@ constexpr const char* kInsertEntry =
 constexpr const char* kUpdateHead = "UPDATE audit_head SET seq = $1, hash = $2";
 constexpr const char* kSelectHead = "SELECT seq, hash FROM audit_head";
 
-// Column list shared by every read so rows map to AuditEntry one way.
-constexpr const char* kColumns =
-    "seq, (extract(epoch FROM at) * 1000000)::bigint, actor, kind, release_id, payload::text, "
-    "prev_hash, hash";
+// Both reads select the same columns in the same order, mapped by FromRow.
 
 constexpr int kVerifyBatch = 2000;
+
+constexpr const char* kListSql =
+    "SELECT seq, (extract(epoch FROM at) * 1000000)::bigint, actor, kind, release_id, payload::text, "
+    "prev_hash, hash FROM audit_log WHERE ($1::text IS NULL OR release_id = $1)"
+    " AND ($2::bigint IS NULL OR seq > $2) AND ($3::bigint IS NULL OR seq < $3)"
+    " ORDER BY seq DESC LIMIT $4";
+constexpr const char* kVerifySql =
+    "SELECT seq, (extract(epoch FROM at) * 1000000)::bigint, actor, kind, release_id, payload::text, "
+    "prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";
 
 AuditEntry FromRow(const pqxx::row& row) {
   AuditEntry e;
@@ -55,12 +61,7 @@ AuditEntry AuditRepository::Append(pqxx::work& tx, const AuditEvent& event) {
 }
 
 AuditPage AuditRepository::List(pqxx::transaction_base& tx, const AuditQuery& q) {
-  const std::string sql = std::string("SELECT ") + kColumns +
-                          " FROM audit_log WHERE ($1::text IS NULL OR release_id = $1)"
-                          " AND ($2::bigint IS NULL OR seq > $2)"
-                          " AND ($3::bigint IS NULL OR seq < $3)"
-                          " ORDER BY seq DESC LIMIT $4";
-  const pqxx::result rows = tx.exec_params(sql, q.release_id, q.after, q.before, q.limit + 1);
+  const pqxx::result rows = tx.exec_params(kListSql, q.release_id, q.after, q.before, q.limit + 1);
   AuditPage page;
   for (const auto& row : rows) {
     if (static_cast<int>(page.entries.size()) == q.limit) {
@@ -74,13 +75,11 @@ AuditPage AuditRepository::List(pqxx::transaction_base& tx, const AuditQuery& q)
 
 VerifyResult AuditRepository::Verify(pqxx::transaction_base& tx,
                                      std::optional<AuditHead> expected_head) {
-  const std::string sql = std::string("SELECT ") + kColumns +
-                          " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";
   ChainVerifier verifier;
   std::int64_t cursor = 0;
   bool more = true;
   while (more && verifier.ok()) {
-    const pqxx::result rows = tx.exec_params(sql, cursor, kVerifyBatch);
+    const pqxx::result rows = tx.exec_params(kVerifySql, cursor, kVerifyBatch);
     more = static_cast<int>(rows.size()) == kVerifyBatch;
     for (const auto& row : rows) {
       AuditEntry e = FromRow(row);

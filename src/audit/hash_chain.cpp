@@ -24,7 +24,10 @@ std::string CanonicalContent(const AuditEntry& e) {
   AppendField(out, "at_us", std::to_string(e.at.time_since_epoch().count()));
   AppendField(out, "actor", e.actor);
   AppendField(out, "kind", e.kind);
-  AppendField(out, "release_id", e.release_id ? "1" + *e.release_id : "0");
+  // "0" for no release, "1<id>" otherwise, so null and "" hash differently.
+  std::string release = e.release_id ? "1" : "0";
+  if (e.release_id) release.append(*e.release_id);
+  AppendField(out, "release_id", release);
   AppendField(out, "payload", e.payload);
   AppendField(out, "prev_hash", e.prev_hash);
   return out;

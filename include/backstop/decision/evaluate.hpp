@@ -1,0 +1,91 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backstop/common/time_format.hpp"
+#include "backstop/decision/reason_code.hpp"
+#include "backstop/policy/threshold_set.hpp"
+#include "backstop/telemetry/sample.hpp"
+
+namespace backstop::decision {
+
+// The facts about a release the decision needs (no I/O types).
+struct ReleaseFacts {
+  std::string id;
+  std::string service;
+  std::string environment;
+  std::string version;
+  std::optional<std::string> previous_version;
+  double traffic_percent = 0.0;
+  bool shared_infrastructure = false;
+  TimePoint started_at{};
+};
+
+// The samples of one signal and source: the canary series (this release's
+// version) and the baseline series (previous_version, same source). Samples
+// may be in any order and may include ones outside the window; evaluation
+// filters by the window itself.
+struct SeriesPair {
+  std::string signal;
+  std::string source;
+  std::vector<telemetry::Sample> canary;
+  std::vector<telemetry::Sample> baseline;
+};
+
+struct TelemetrySnapshot {
+  std::vector<SeriesPair> series;
+};
+
+enum class SignalState { kPass, kBreach, kInsufficient, kStale };
+std::string_view ToString(SignalState s);
+
+struct AggregateValue {
+  double value = 0.0;
+  int samples = 0;
+  std::optional<TimePoint> newest_at;
+};
+
+// The evaluation of one signal for one source.
+struct SignalEvaluation {
+  std::string name;
+  std::string source;
+  bool critical = true;
+  SignalState state = SignalState::kInsufficient;
+  std::optional<AggregateValue> canary;     // absent when the canary has no sample in the window
+  std::optional<AggregateValue> baseline;   // absent without previous_version or samples
+  bool absolute_breach = false;             // canary aggregate violates max/min
+  bool baseline_breach = false;             // worse than baseline by ratio, min_delta and test
+  bool baseline_absolute_breach = false;    // baseline violates the same absolute bound
+  std::optional<double> p_value;            // Mann-Whitney, when it ran
+};
+
+enum class Verdict { kPass, kBreach, kConflict, kInsufficient };
+std::string_view ToString(Verdict v);
+
+struct Evaluation {
+  Verdict verdict = Verdict::kInsufficient;
+  std::vector<SignalEvaluation> signals;
+  std::vector<ReasonCode> conflicts;        // conflict.* codes present now (not yet counted)
+  TimePoint evaluated_at{};
+};
+
+// What evaluation remembers between runs of one release: when a breach or a
+// conflict started (for breach_for) and the breach<->pass flips (for
+// flapping). Kept in memory by the evaluator; lost on restart, which only
+// delays a decision (breach_for starts again), never hastens one.
+struct SignalHistory {
+  std::optional<TimePoint> breach_since;
+  std::optional<bool> last_breach;          // last pass/breach seen (insufficient/stale ignored)
+  std::vector<TimePoint> flips;             // times of breach<->pass changes, pruned to the window
+};
+
+struct EvaluationHistory {
+  std::map<std::pair<std::string, std::string>, SignalHistory> signals;  // (signal, source)
+  std::map<ReasonCode, TimePoint> conflict_since;
+};
+
+}  // namespace backstop::decision

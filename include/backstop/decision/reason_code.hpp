@@ -1,0 +1,31 @@
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace backstop::decision {
+
+// Machine-readable reasons attached to decisions and escalations. The wire
+// string of each lives in the one table in reason_code.cpp.
+enum class ReasonCode {
+  kSignalBreach,                     // signal.breach: a critical signal's breach counted (held for breach_for)
+  kPolicyApprovalRequired,           // policy.approval_required: class automation is `approval`
+  kPolicyDualApprovalRequired,       // policy.dual_approval_required: class automation is `dual_approval`
+  kBlastRadiusTrafficExceedsLimit,   // blast_radius.traffic_exceeds_limit: traffic_percent > max_traffic_percent
+  kBlastRadiusSharedInfrastructure,  // blast_radius.shared_infrastructure: release flagged shared, class does not allow it
+  kBudgetExhausted,                  // budget.exhausted: class auto-rollbacks in the environment within budget.per used up
+  kTargetUnknown,                    // target.unknown: no previous_version to roll back to
+  kConflictBaselineDegraded,         // conflict.baseline_degraded: canary and baseline both violate the absolute bound
+  kConflictSourceDisagreement,       // conflict.source_disagreement: one source breaches, another passes, differ > tolerance
+  kConflictFlapping,                 // conflict.flapping: more breach<->pass flips than flap_limit within the window
+  kTelemetryInsufficient,            // telemetry.insufficient: a critical signal has fewer than min_samples
+  kTelemetryStale,                   // telemetry.stale: a critical signal's newest sample is older than max_staleness
+  kModeFreeze,                       // mode.freeze: the controller is frozen; nothing runs without a human
+  kRollbackFailed,                   // rollback.failed: the rollback action failed after its attempts
+  kRollbackIneffective,              // rollback.ineffective: the restored version still breaches
+};
+
+std::string_view ToString(ReasonCode code);
+std::optional<ReasonCode> ParseReasonCode(std::string_view text);
+
+}  // namespace backstop::decision

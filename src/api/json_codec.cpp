@@ -69,10 +69,80 @@ Status RejectUnknownParams(const http::Request& req, std::initializer_list<const
   return Ok();
 }
 
-boost::json::object AuditEntryToJson(const audit::AuditEntry& e) {
+boost::json::value ParseStoredJson(const std::string& text) {
   boost::system::error_code ec;
-  boost::json::value payload = boost::json::parse(e.payload, ec);
-  if (ec) payload = boost::json::string(e.payload);
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec) return boost::json::string(text);
+  return v;
+}
+
+namespace {
+boost::json::value OptionalJson(const std::optional<std::string>& s) {
+  return s ? boost::json::value(*s) : boost::json::value(nullptr);
+}
+}  // namespace
+
+namespace {
+boost::json::value AggregateToJson(const std::optional<decision::AggregateValue>& a) {
+  if (!a) return nullptr;
+  boost::json::object o;
+  o["value"] = a->value;
+  o["samples"] = a->samples;
+  o["newest_at"] = a->newest_at ? boost::json::value(FormatRfc3339(*a->newest_at)) : nullptr;
+  return o;
+}
+}  // namespace
+
+boost::json::object EvaluationToJson(const decision::Evaluation& e) {
+  boost::json::array signals;
+  for (const auto& s : e.signals) {
+    boost::json::object o;
+    o["name"] = s.name;
+    o["source"] = s.source;
+    o["critical"] = s.critical;
+    o["state"] = decision::ToString(s.state);
+    // The canary object is always there; without samples its value is null.
+    boost::json::value canary = AggregateToJson(s.canary);
+    if (canary.is_null()) canary = boost::json::object{{"value", nullptr}, {"samples", 0}, {"newest_at", nullptr}};
+    o["canary"] = std::move(canary);
+    o["baseline"] = AggregateToJson(s.baseline);
+    o["absolute_breach"] = s.absolute_breach;
+    o["baseline_breach"] = s.baseline_breach;
+    o["p_value"] = s.p_value ? boost::json::value(*s.p_value) : nullptr;
+    signals.push_back(std::move(o));
+  }
+  boost::json::array conflicts;
+  for (auto c : e.conflicts) conflicts.emplace_back(decision::ToString(c));
+  boost::json::object out;
+  out["verdict"] = decision::ToString(e.verdict);
+  out["signals"] = std::move(signals);
+  out["conflicts"] = std::move(conflicts);
+  out["evaluated_at"] = FormatRfc3339(e.evaluated_at);
+  return out;
+}
+
+boost::json::object ReleaseToJson(const store::Release& r) {
+  boost::json::object o;
+  o["id"] = r.id;
+  o["service"] = r.service;
+  o["environment"] = r.environment;
+  o["version"] = r.version;
+  o["previous_version"] = OptionalJson(r.previous_version);
+  o["release_class"] = r.release_class;
+  o["thresholds_version"] = r.thresholds_version;
+  o["traffic_percent"] = r.traffic_percent;
+  o["shared_infrastructure"] = r.shared_infrastructure;
+  o["status"] = r.status;
+  o["deployed_by"] = r.deployed_by;
+  o["triggered_by"] = OptionalJson(r.triggered_by);
+  o["metadata"] = r.metadata ? ParseStoredJson(*r.metadata) : boost::json::value(nullptr);
+  o["started_at"] = FormatRfc3339(r.started_at);
+  o["updated_at"] = FormatRfc3339(r.updated_at);
+  return o;
+}
+
+boost::json::object AuditEntryToJson(const audit::AuditEntry& e) {
+  boost::json::value payload = ParseStoredJson(e.payload);
   boost::json::object o;
   o["seq"] = e.seq;
   o["at"] = FormatRfc3339(e.at);

@@ -32,12 +32,14 @@ void AddSystemRoutes(http::Router& router, ApiContext& ctx) {
                       tx.exec1("SELECT 1");
                       return true;
                     },
-                    [respond](Result<bool> r) {
-                      boost::json::object checks{{"database", r.ok()}};
-                      boost::json::object body{{"status", r.ok() ? "ready" : "not_ready"},
+                    [respond, &ctx](Result<bool> r) {
+                      const bool thresholds = ctx.registry.size() > 0;
+                      const bool ready = r.ok() && thresholds;
+                      boost::json::object checks{{"database", r.ok()}, {"thresholds", thresholds}};
+                      boost::json::object body{{"status", ready ? "ready" : "not_ready"},
                                                {"checks", checks}};
-                      http::Response resp = http::JsonResponse(r.ok() ? 200 : 503, Serialize(body));
-                      if (!r.ok()) resp.headers.emplace_back("Retry-After", "1");
+                      http::Response resp = http::JsonResponse(ready ? 200 : 503, Serialize(body));
+                      if (!ready) resp.headers.emplace_back("Retry-After", "1");
                       respond(std::move(resp));
                     },
                     kReadinessTimeout);

@@ -7,11 +7,15 @@
 #include <spdlog/spdlog.h>
 
 #include "backstop/api/api_context.hpp"
+#include "backstop/app/threshold_loading.hpp"
+#include "backstop/evaluator/evaluator.hpp"
+#include "backstop/telemetry/window_store.hpp"
 #include "backstop/audit/audit_repository.hpp"
 #include "backstop/http/router.hpp"
 #include "backstop/http/server.hpp"
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/store/db_pool.hpp"
+#include "backstop/store/release_repository.hpp"
 #include "backstop/store/token_repository.hpp"
 
 namespace backstop::app {
@@ -64,7 +68,10 @@ struct App::Impl {
         pool(std::make_unique<store::DbPool>(config.database_url, config.database)),
         authenticator(*pool, config.http.request_timeout),
         router(authenticator),
-        api{*pool, metrics, config, [this] { return server && server->draining(); }} {}
+        windows(config.limits.max_series, Millis(3600000)),
+        evaluator(*pool, registry, windows, metrics, config),
+        api{*pool, metrics, config, registry, windows, evaluator,
+            [this] { return server && server->draining(); }} {}
 
   void ExportAuditHead() {
     auto head = pool->Run<audit::AuditHead>([](pqxx::connection& conn) -> Result<audit::AuditHead> {
@@ -79,11 +86,37 @@ struct App::Impl {
     metrics.SetAuditHead(head->seq, head->hash);
   }
 
+  void ExportReleaseGauge() {
+    auto active = pool->Run<std::int64_t>([](pqxx::connection& conn) -> Result<std::int64_t> {
+      pqxx::read_transaction tx(conn);
+      return store::ReleaseRepository::CountActive(tx);
+    });
+    if (active.ok()) metrics.SetReleasesActive(*active);
+  }
+
+  // Loads thresholds_dir at start-up. Refuses to start only when no file is valid.
+  Status LoadThresholds() {
+    auto report = pool->Run<app::LoadReport>(
+        [this](pqxx::connection& conn) -> Result<app::LoadReport> {
+          app::LoadReport r = app::LoadThresholdDirectory(conn, config.thresholds_dir, "startup", metrics);
+          app::RefreshRegistry(conn, registry, metrics);
+          return r;
+        },
+        std::chrono::seconds(60));
+    if (!report) return report.error();
+    if (report->valid_files == 0) {
+      return Error::InvalidInput("thresholds_dir " + config.thresholds_dir +
+                                 ": no valid threshold file (see the errors above)");
+    }
+    return Ok();
+  }
+
   void BackgroundLoop() {
     std::unique_lock lock(mutex);
     while (!stopping) {
       lock.unlock();
       ExportAuditHead();
+      ExportReleaseGauge();
       lock.lock();
       cv.wait_for(lock, kAuditHeadInterval, [this] { return stopping; });
     }
@@ -91,9 +124,12 @@ struct App::Impl {
 
   config::Config config;
   metrics::Metrics metrics;
+  policy::PolicyRegistry registry;
   std::unique_ptr<store::DbPool> pool;
   DbAuthenticator authenticator;
   http::Router router;
+  telemetry::WindowStore windows;
+  evaluator::Evaluator evaluator;
   api::ApiContext api;
   std::unique_ptr<http::Server> server;
 
@@ -114,9 +150,17 @@ Status App::Start() {
   api::AddSystemRoutes(im.router, im.api);
   api::AddModeRoutes(im.router, im.api);
   api::AddAuditRoutes(im.router, im.api);
+  api::AddThresholdRoutes(im.router, im.api);
+  api::AddDeploymentRoutes(im.router, im.api);
+  api::AddTelemetryRoutes(im.router, im.api);
+  api::AddEscalationRoutes(im.router, im.api);
+  api::AddActionRoutes(im.router, im.api);
+
+  if (auto s = im.LoadThresholds(); !s) return s;
 
   im.server = std::make_unique<http::Server>(ServerOptionsFrom(im.config), im.router, &im.metrics);
   if (auto s = im.server->Start(); !s) return s;
+  im.evaluator.Start();
   im.background = std::thread([&im] { im.BackgroundLoop(); });
   spdlog::info("backstop {} serving on http://{}:{} (instance {})", BACKSTOP_VERSION,
                im.config.listen_host, im.server->port(), im.config.instance_id);
@@ -128,6 +172,7 @@ void App::Stop() {
   if (im.stopped) return;
   im.stopped = true;
   if (im.server) im.server->Shutdown();
+  im.evaluator.Stop();
   {
     std::lock_guard lock(im.mutex);
     im.stopping = true;

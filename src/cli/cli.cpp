@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backstop/app/app.hpp"
+#include "backstop/cli/thresholds_validate.hpp"
 #include "backstop/config/config_loader.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/migrator.hpp"
@@ -21,6 +22,7 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   backstop serve --config FILE [--no-migrate]
   backstop migrate --config FILE
+  backstop thresholds validate DIR
   backstop token create --config FILE --name NAME --role ROLE
   backstop token revoke --config FILE --name NAME
 roles: deployer, telemetry, approver, admin, viewer
@@ -234,6 +236,13 @@ int Run(const std::vector<std::string>& args) {
   if (command == "serve") return Serve(args);
   if (command == "migrate") return Migrate(args);
   if (command == "token") return Token(args);
+  if (command == "thresholds") {
+    if (args.size() != 3 || args[1] != "validate") {
+      std::cerr << kUsage;
+      return kExitUsage;
+    }
+    return ValidateThresholdsCommand(args[2], std::cout, std::cerr);
+  }
   if (command == "--help" || command == "help" || command == "-h") {
     std::cout << kUsage;
     return kExitOk;

@@ -38,7 +38,57 @@ Metrics::Metrics(const std::string& version)
       audit_head_info_(prometheus::BuildGauge()
                            .Name("backstop_audit_head_info")
                            .Help("Hash of the newest audit log entry (value is its seq)")
-                           .Register(*registry_)) {
+                           .Register(*registry_)),
+      deployments_(prometheus::BuildCounter()
+                       .Name("backstop_deployments_total")
+                       .Help("Releases registered, by release class and environment")
+                       .Register(*registry_)),
+      releases_active_(prometheus::BuildGauge()
+                           .Name("backstop_releases_active")
+                           .Help("Releases evaluating, escalated or rolling back")
+                           .Register(*registry_)
+                           .Add({})),
+      threshold_sets_loaded_(prometheus::BuildGauge()
+                                 .Name("backstop_threshold_sets_loaded")
+                                 .Help("Threshold set versions stored and in memory")
+                                 .Register(*registry_)
+                                 .Add({})),
+      threshold_rejections_(prometheus::BuildCounter()
+                                .Name("backstop_threshold_rejections_total")
+                                .Help("Threshold files rejected, by reason (invalid, version_conflict)")
+                                .Register(*registry_)),
+      samples_(prometheus::BuildCounter()
+                   .Name("backstop_telemetry_samples_total")
+                   .Help("Telemetry samples by result (accepted, rejected, series_limit)")
+                   .Register(*registry_)),
+      series_active_(prometheus::BuildGauge()
+                         .Name("backstop_series_active")
+                         .Help("Telemetry series held in memory")
+                         .Register(*registry_)
+                         .Add({})),
+      evaluations_(prometheus::BuildCounter()
+                       .Name("backstop_evaluations_total")
+                       .Help("Release evaluations run")
+                       .Register(*registry_)
+                       .Add({})),
+      decisions_(prometheus::BuildCounter()
+                     .Name("backstop_decisions_total")
+                     .Help("Decisions committed, by decision")
+                     .Register(*registry_)),
+      conflicts_(prometheus::BuildCounter()
+                     .Name("backstop_conflicts_total")
+                     .Help("Signal conflicts detected (each time one appears), by kind")
+                     .Register(*registry_)),
+      escalations_pending_(prometheus::BuildGauge()
+                               .Name("backstop_escalations_pending")
+                               .Help("Escalations waiting for a human")
+                               .Register(*registry_)
+                               .Add({})),
+      decision_latency_(prometheus::BuildHistogram()
+                            .Name("backstop_decision_latency_seconds")
+                            .Help("From the arrival of the telemetry that made a decision to its commit")
+                            .Register(*registry_)
+                            .Add({}, kLatencyBuckets)) {
   prometheus::BuildGauge()
       .Name("backstop_build_info")
       .Help("Backstop build information")
@@ -74,5 +124,23 @@ void Metrics::SetAuditHead(std::int64_t seq, const std::string& hash) {
   audit_head_hash_ = &audit_head_info_.Add({{"hash", hash}});
   audit_head_hash_->Set(static_cast<double>(seq));
 }
+
+void Metrics::CountDeployment(const std::string& release_class, const std::string& environment) {
+  deployments_.Add({{"release_class", release_class}, {"environment", environment}}).Increment();
+}
+
+void Metrics::CountThresholdRejection(const std::string& reason) {
+  threshold_rejections_.Add({{"reason", reason}}).Increment();
+}
+
+void Metrics::CountSamples(const std::string& result, std::int64_t n) {
+  if (n > 0) samples_.Add({{"result", result}}).Increment(static_cast<double>(n));
+}
+
+void Metrics::CountDecision(const std::string& decision) {
+  decisions_.Add({{"decision", decision}}).Increment();
+}
+
+void Metrics::CountConflict(const std::string& kind) { conflicts_.Add({{"kind", kind}}).Increment(); }
 
 }  // namespace backstop::metrics

@@ -106,7 +106,7 @@ config::Config TestConfig(const std::string& database_url) {
   c.thresholds_dir = SourcePath("thresholds");
   c.instance_id = "test-" + RandomHex(4);
   c.http.threads = 2;
-  c.http.request_timeout = Millis(3000);
+  c.http.request_timeout = Millis(10000);  // generous: tests share 2 cores with a busy database
   c.http.shutdown_timeout = Millis(5000);
   c.database.pool_size = 4;
   c.executors.push_back(config::ExecutorConfig{});
@@ -168,6 +168,41 @@ std::string ErrorCode(const http::ClientResponse& r) {
   if (e == nullptr || !e->is_object()) return "";
   const auto* c = e->as_object().if_contains("code");
   return c != nullptr && c->is_string() ? std::string(c->as_string()) : "";
+}
+
+}  // namespace backstop::testing
+
+#include <filesystem>
+#include <fstream>
+
+namespace backstop::testing {
+
+ThresholdDir::ThresholdDir()
+    : path_((std::filesystem::temp_directory_path() / ("backstop-th-" + RandomHex(6))).string()) {
+  std::filesystem::create_directories(path_);
+}
+
+ThresholdDir::~ThresholdDir() { std::filesystem::remove_all(path_); }
+
+void ThresholdDir::Write(const std::string& name, const std::string& yaml) const {
+  std::ofstream(std::filesystem::path(path_) / name, std::ios::trunc) << yaml;
+}
+
+void ThresholdDir::Remove(const std::string& name) const {
+  std::filesystem::remove(std::filesystem::path(path_) / name);
+}
+
+std::string ThresholdYaml(const std::string& release_class, int version, const std::string& automation,
+                          double max_5xx) {
+  const std::string reversibility = automation == "auto" ? "reversible_with_state" : "reversible_with_backup";
+  return "release_class: " + release_class + "\n" + "version: " + std::to_string(version) + "\n" +
+         "reversibility: " + reversibility + "\n" + "automation: " + automation + "\n" +
+         "evaluation:\n  window: 5m\n  min_samples: 5\n  breach_for: 0s\n"
+         "signals:\n  - name: http_5xx_ratio\n    max: " + std::to_string(max_5xx) + "\n";
+}
+
+http::ClientResponse PostDeployment(TestServer& server, const std::string& token, const std::string& body) {
+  return server.Request("POST", "/v1/deployments", token, body);
 }
 
 }  // namespace backstop::testing

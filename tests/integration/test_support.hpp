@@ -80,3 +80,30 @@ std::string ErrorCode(const http::ClientResponse& r);
 std::string SourcePath(const std::string& relative);
 
 }  // namespace backstop::testing
+
+namespace backstop::testing {
+
+// A scratch thresholds folder a test fills with files.
+class ThresholdDir {
+ public:
+  ThresholdDir();
+  ~ThresholdDir();
+  ThresholdDir(const ThresholdDir&) = delete;
+  ThresholdDir& operator=(const ThresholdDir&) = delete;
+  const std::string& path() const { return path_; }
+  void Write(const std::string& name, const std::string& yaml) const;
+  void Remove(const std::string& name) const;
+
+ private:
+  std::string path_;
+};
+
+// A minimal valid threshold file; `extra` lines are appended at top level.
+std::string ThresholdYaml(const std::string& release_class, int version,
+                          const std::string& automation = "auto", double max_5xx = 0.05);
+
+// POSTs a deployment and returns the response.
+http::ClientResponse PostDeployment(TestServer& server, const std::string& token,
+                                    const std::string& body);
+
+}  // namespace backstop::testing

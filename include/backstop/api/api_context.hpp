@@ -9,10 +9,17 @@
 #include "backstop/common/role.hpp"
 #include "backstop/config/config.hpp"
 #include "backstop/http/router.hpp"
+#include "backstop/policy/policy_registry.hpp"
 #include "backstop/store/db_pool.hpp"
 
 namespace backstop::metrics {
 class Metrics;
+}
+namespace backstop::evaluator {
+class Evaluator;
+}
+namespace backstop::telemetry {
+class WindowStore;
 }
 
 namespace backstop::api {
@@ -29,6 +36,9 @@ struct ApiContext {
   store::DbPool& pool;
   metrics::Metrics& metrics;
   const config::Config& config;
+  policy::PolicyRegistry& registry;
+  telemetry::WindowStore& windows;
+  evaluator::Evaluator& evaluator;
   std::function<bool()> draining;
 };
 
@@ -50,5 +60,10 @@ void RunDb(ApiContext& ctx, http::Respond respond,
 void AddSystemRoutes(http::Router& router, ApiContext& ctx);
 void AddModeRoutes(http::Router& router, ApiContext& ctx);
 void AddAuditRoutes(http::Router& router, ApiContext& ctx);
+void AddThresholdRoutes(http::Router& router, ApiContext& ctx);
+void AddDeploymentRoutes(http::Router& router, ApiContext& ctx);
+void AddTelemetryRoutes(http::Router& router, ApiContext& ctx);
+void AddEscalationRoutes(http::Router& router, ApiContext& ctx);
+void AddActionRoutes(http::Router& router, ApiContext& ctx);
 
 }  // namespace backstop::api

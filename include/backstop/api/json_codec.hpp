@@ -9,7 +9,9 @@
 
 #include "backstop/audit/audit_entry.hpp"
 #include "backstop/common/result.hpp"
+#include "backstop/decision/evaluate.hpp"
 #include "backstop/http/message.hpp"
+#include "backstop/store/release_repository.hpp"
 
 namespace backstop::api {
 
@@ -33,6 +35,15 @@ Result<std::optional<std::int64_t>> ParseIntParam(const http::Request& req, cons
 Status RejectUnknownParams(const http::Request& req, std::initializer_list<const char*> allowed);
 
 boost::json::object AuditEntryToJson(const audit::AuditEntry& e);
+
+// The release resource without evaluation and decisions (callers add them).
+boost::json::object ReleaseToJson(const store::Release& r);
+
+// DESIGN "Reasons and evidence": {"verdict", "signals": [...], "conflicts", "evaluated_at"}.
+boost::json::object EvaluationToJson(const decision::Evaluation& e);
+
+// Parses JSON text stored by us; malformed text becomes a JSON string.
+boost::json::value ParseStoredJson(const std::string& text);
 
 // Serializes with a trailing newline-free compact form.
 std::string Serialize(const boost::json::value& v);

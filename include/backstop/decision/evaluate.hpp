@@ -88,4 +88,20 @@ struct EvaluationHistory {
   std::map<ReasonCode, TimePoint> conflict_since;
 };
 
+// The evaluation of one signal rule for one source at `now` (see
+// evaluate.cpp for the window, staleness and breach rules). The baseline
+// series is only read when `previous_version_known`. Pure.
+[[nodiscard]] SignalEvaluation EvaluateSeries(const policy::SignalRule& rule,
+                                              const policy::EvaluationRule& evaluation,
+                                              const SeriesPair& series, bool previous_version_known,
+                                              TimePoint now);
+
+// Every signal rule of `thresholds` (in file order) for every source the
+// snapshot holds for it (sorted by source); a signal without any series gives
+// one evaluation with source "default" and state insufficient. Pure.
+[[nodiscard]] std::vector<SignalEvaluation> EvaluateSignals(const ReleaseFacts& release,
+                                                            const policy::ThresholdSet& thresholds,
+                                                            const TelemetrySnapshot& telemetry,
+                                                            TimePoint now);
+
 }  // namespace backstop::decision

@@ -31,6 +31,21 @@ class Metrics {
   void SetDbPool(int size, int connected, int busy, int queued);
   void SetAuditHead(std::int64_t seq, const std::string& hash);
 
+  // Releases and thresholds.
+  void CountDeployment(const std::string& release_class, const std::string& environment);
+  void SetReleasesActive(std::int64_t n) { releases_active_.Set(static_cast<double>(n)); }
+  void SetThresholdSetsLoaded(std::size_t n) { threshold_sets_loaded_.Set(static_cast<double>(n)); }
+  void CountThresholdRejection(const std::string& reason);
+
+  // Telemetry and evaluation.
+  void CountSamples(const std::string& result, std::int64_t n);
+  void SetSeriesActive(std::int64_t n) { series_active_.Set(static_cast<double>(n)); }
+  void CountEvaluation() { evaluations_.Increment(); }
+  void CountDecision(const std::string& decision);
+  void CountConflict(const std::string& kind);
+  void SetEscalationsPending(std::int64_t n) { escalations_pending_.Set(static_cast<double>(n)); }
+  void ObserveDecisionLatency(double seconds) { decision_latency_.Observe(seconds); }
+
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& http_requests_;
@@ -39,6 +54,17 @@ class Metrics {
   prometheus::Gauge& db_queue_;
   prometheus::Gauge& audit_head_seq_;
   prometheus::Family<prometheus::Gauge>& audit_head_info_;
+  prometheus::Family<prometheus::Counter>& deployments_;
+  prometheus::Gauge& releases_active_;
+  prometheus::Gauge& threshold_sets_loaded_;
+  prometheus::Family<prometheus::Counter>& threshold_rejections_;
+  prometheus::Family<prometheus::Counter>& samples_;
+  prometheus::Gauge& series_active_;
+  prometheus::Counter& evaluations_;
+  prometheus::Family<prometheus::Counter>& decisions_;
+  prometheus::Family<prometheus::Counter>& conflicts_;
+  prometheus::Gauge& escalations_pending_;
+  prometheus::Histogram& decision_latency_;
 
   std::mutex audit_head_mutex_;
   prometheus::Gauge* audit_head_hash_ = nullptr;

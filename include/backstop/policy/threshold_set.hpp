@@ -32,12 +32,28 @@ std::string_view ToString(AggregateKind a);
 std::string_view ToString(BadWhen b);
 std::string_view ToString(StatTest t);
 
+// The inverse of ToString: the wire/YAML spelling to the enum; nullopt for
+// anything else (exact, case-sensitive match).
+std::optional<Reversibility> ParseReversibility(std::string_view text);
+std::optional<Automation> ParseAutomation(std::string_view text);
+std::optional<AggregateKind> ParseAggregateKind(std::string_view text);
+std::optional<BadWhen> ParseBadWhen(std::string_view text);
+std::optional<StatTest> ParseStatTest(std::string_view text);
+
+// Whether `automation: auto` is allowed at all for a class this reversible
+// (DESIGN "Reversibility bounds automation").
+inline bool AllowsAutomaticRollback(Reversibility r) {
+  return r == Reversibility::kTriviallyReversible || r == Reversibility::kReversibleWithState;
+}
+
 // Optional comparison of the canary with the previous version's series.
 struct BaselineRule {
   double ratio = 2.0;        // > 1: breach if canary > baseline * ratio (below: < baseline / ratio)
   double min_delta = 0.0;    // ... and |canary - baseline| >= min_delta
   StatTest test = StatTest::kMannWhitney;
   double confidence = 0.95;  // 0.5 < confidence < 1; p must be < 1 - confidence
+
+  bool operator==(const BaselineRule&) const = default;
 };
 
 struct SignalRule {
@@ -49,6 +65,8 @@ struct SignalRule {
   std::optional<double> min;             // absolute bound, required when bad_when is below
   std::optional<BaselineRule> baseline;
   double sources_tolerance = 0.5;        // relative difference between sources' aggregates
+
+  bool operator==(const SignalRule&) const = default;
 };
 
 struct EvaluationRule {
@@ -58,6 +76,8 @@ struct EvaluationRule {
   Millis breach_for = Millis(30000);
   Millis duration = Millis(1800000);
   int flap_limit = 3;
+
+  bool operator==(const EvaluationRule&) const = default;
 };
 
 // One versioned threshold set: (release_class, version) identifies it forever.
@@ -79,6 +99,11 @@ struct ThresholdSet {
   // Approvals needed to act on an escalation of this class: 2 for
   // dual_approval, else 1.
   int RequiredApprovals() const { return automation == Automation::kDualApproval ? 2 : 1; }
+
+  // Field-by-field equality. For sets that passed validation this holds
+  // exactly when their CanonicalJson (policy/threshold_parser.hpp) is
+  // byte-identical.
+  bool operator==(const ThresholdSet&) const = default;
 };
 
 }  // namespace backstop::policy

@@ -1,0 +1,170 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "backstop/common/duration.hpp"
+#include "backstop/common/time_format.hpp"
+
+namespace backstop::store {
+
+struct DecisionRow {
+  std::string id;
+  std::string release_id;
+  int episode = 0;
+  std::string decision;        // auto_rollback | escalate | would_rollback | would_escalate | healthy
+  std::string reasons;         // JSON array of codes
+  std::string evidence;        // JSON evaluation
+  std::int64_t thresholds_version = 0;
+  std::string mode;
+  TimePoint at{};
+};
+
+struct ApprovalRow {
+  std::string by;
+  TimePoint at{};
+  std::optional<std::string> comment;
+};
+
+struct EscalationRow {
+  std::int64_t seq = 0;
+  std::string id;
+  std::string release_id;
+  std::optional<std::string> decision_id;
+  std::string service;
+  std::string environment;
+  std::string release_class;
+  std::string proposed_type;   // rollback | contain
+  std::string from_version;
+  std::optional<std::string> to_version;
+  std::string reasons;         // JSON array
+  std::string evidence;        // JSON
+  std::string summary;
+  int required_approvals = 1;
+  std::string state;           // pending | approved | rejected | expired | superseded
+  TimePoint created_at{};
+  TimePoint expires_at{};
+  std::optional<TimePoint> decided_at;
+  std::optional<std::string> decided_by;
+  std::optional<std::string> comment;
+  std::vector<ApprovalRow> approvals;
+};
+
+struct ActionRow {
+  std::int64_t seq = 0;
+  std::string id;
+  std::string release_id;
+  std::optional<std::string> decision_id;
+  std::optional<std::string> escalation_id;
+  std::string service;
+  std::string environment;
+  std::string release_class;
+  std::string action_type;     // rollback | contain
+  std::string from_version;
+  std::optional<std::string> to_version;
+  std::string decided_by;      // auto | approval
+  std::string approvers;       // JSON array
+  std::string reasons;         // JSON array
+  std::string state;           // pending | running | succeeded | failed
+  std::optional<std::string> executor;
+  int attempts = 0;
+  std::optional<std::string> last_error;
+  TimePoint created_at{};
+  TimePoint updated_at{};
+};
+
+struct NewEscalation {
+  std::string release_id;
+  std::optional<std::string> decision_id;
+  std::string service;
+  std::string environment;
+  std::string release_class;
+  std::string proposed_type;
+  std::string from_version;
+  std::optional<std::string> to_version;
+  std::string reasons;
+  std::string evidence;
+  std::string summary;
+  int required_approvals = 1;
+  Millis ttl{0};
+};
+
+struct NewAction {
+  std::string release_id;
+  std::optional<std::string> decision_id;
+  std::optional<std::string> escalation_id;
+  std::string service;
+  std::string environment;
+  std::string release_class;
+  std::string action_type;
+  std::string from_version;
+  std::optional<std::string> to_version;
+  std::string decided_by;
+  std::string approvers = "[]";
+  std::string reasons;
+  std::string executor;
+};
+
+struct EscalationQuery {
+  std::optional<std::string> state;
+  std::optional<std::string> release_id;
+  std::optional<std::string> service;
+  std::optional<std::string> environment;
+  std::optional<std::int64_t> before_seq;
+  int limit = 100;
+};
+
+template <typename Row>
+struct Page {
+  std::vector<Row> items;
+  std::optional<std::int64_t> next;
+};
+
+// Decision rows: one real decision per release episode (unique index), each
+// dry-run decision once per episode.
+class DecisionRepository {
+ public:
+  // Inserts and returns the id; nullopt when this episode already has it.
+  static std::optional<std::string> Insert(pqxx::work& tx, const std::string& release_id, int episode,
+                                           const std::string& decision, const std::string& reasons,
+                                           const std::string& evidence, std::int64_t thresholds_version,
+                                           const std::string& mode);
+  static std::vector<DecisionRow> ListForRelease(pqxx::transaction_base& tx, const std::string& release_id);
+};
+
+class EscalationRepository {
+ public:
+  static EscalationRow Open(pqxx::work& tx, const NewEscalation& e);
+  static std::optional<EscalationRow> Find(pqxx::transaction_base& tx, const std::string& id,
+                                           bool for_update = false);
+  static Page<EscalationRow> List(pqxx::transaction_base& tx, const EscalationQuery& q);
+  static bool HasPending(pqxx::transaction_base& tx, const std::string& release_id);
+  static std::int64_t CountPending(pqxx::transaction_base& tx);
+
+  // Marks pending escalations past expires_at (database clock) expired, opens
+  // a new episode for their releases and audits each. Returns them.
+  static std::vector<EscalationRow> ExpireDue(pqxx::work& tx);
+
+  // Supersedes the pending escalations of `release_id`, audited.
+  static std::vector<std::string> SupersedePending(pqxx::work& tx, const std::string& release_id,
+                                                   const std::string& actor);
+};
+
+class ActionRepository {
+ public:
+  static ActionRow Queue(pqxx::work& tx, const NewAction& a);
+  static std::optional<ActionRow> Find(pqxx::transaction_base& tx, const std::string& id);
+  static Page<ActionRow> List(pqxx::transaction_base& tx, const std::optional<std::string>& release_id,
+                              std::optional<std::int64_t> before_seq, int limit);
+  // Auto-rollback actions of a class in an environment created within `per`
+  // (database clock), whatever their outcome.
+  static int CountAutoInWindow(pqxx::transaction_base& tx, const std::string& release_class,
+                               const std::string& environment, Millis per);
+  static std::int64_t CountPending(pqxx::transaction_base& tx);
+};
+
+}  // namespace backstop::store

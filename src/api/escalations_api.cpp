@@ -1,0 +1,132 @@
+// GET /v1/escalations[/{id}] and GET /v1/actions (approving is in approvals_api).
+#include <boost/json.hpp>
+
+#include "backstop/api/api_context.hpp"
+#include "backstop/api/escalation_json.hpp"
+#include "backstop/api/json_codec.hpp"
+#include "backstop/common/identifiers.hpp"
+#include "backstop/store/decision_repository.hpp"
+
+namespace backstop::api {
+
+namespace {
+
+const char* const kEscalationStates[] = {"pending", "approved", "rejected", "expired", "superseded"};
+
+Status ReadIdentifierParam(const http::Request& req, const char* name, std::optional<std::string>& out) {
+  if (auto v = req.Query(name)) {
+    if (!IsValidIdentifier(*v)) {
+      return Error::InvalidInput(std::string(name) + ": must be 1-128 characters of [A-Za-z0-9._:-]", {name});
+    }
+    out = *v;
+  }
+  return Ok();
+}
+
+void ListEscalations(ApiContext& ctx, const http::RequestContext& rc, http::Respond respond) {
+  const auto& req = rc.request;
+  if (auto s = RejectUnknownParams(req, {"state", "release_id", "service", "environment", "limit", "cursor"}); !s) {
+    return respond(http::ErrorResponse(s.error()));
+  }
+  store::EscalationQuery q;
+  auto limit = ParsePageLimit(req);
+  if (!limit) return respond(http::ErrorResponse(limit.error()));
+  q.limit = *limit;
+  auto cursor = ParseIntParam(req, "cursor");
+  if (!cursor) return respond(http::ErrorResponse(cursor.error()));
+  q.before_seq = *cursor;
+  if (auto st = req.Query("state")) {
+    bool known = false;
+    for (const char* s : kEscalationStates) known = known || *st == s;
+    if (!known) {
+      return respond(http::ErrorResponse(Error::InvalidInput(
+          "state: must be one of pending, approved, rejected, expired, superseded", {"state"})));
+    }
+    q.state = *st;
+  }
+  for (auto [name, out] : {std::pair<const char*, std::optional<std::string>*>{"release_id", &q.release_id},
+                           {"service", &q.service},
+                           {"environment", &q.environment}}) {
+    if (auto s = ReadIdentifierParam(req, name, *out); !s) return respond(http::ErrorResponse(s.error()));
+  }
+  RunDb<store::Page<store::EscalationRow>>(
+      ctx, std::move(respond),
+      [q](pqxx::connection& conn) -> Result<store::Page<store::EscalationRow>> {
+        pqxx::read_transaction tx(conn);
+        return store::EscalationRepository::List(tx, q);
+      },
+      [](store::Page<store::EscalationRow>& page) {
+        boost::json::array items;
+        for (const auto& e : page.items) items.push_back(EscalationToJson(e));
+        boost::json::object body{{"escalations", std::move(items)}};
+        if (page.next) body["next"] = std::to_string(*page.next);
+        return http::JsonResponse(200, Serialize(body));
+      });
+}
+
+void GetEscalation(ApiContext& ctx, const http::RequestContext& rc, http::Respond respond) {
+  const std::string id = rc.params.at(0);
+  if (!IsValidIdentifier(id)) return respond(http::ErrorResponse(Error::NotFound("no escalation " + id)));
+  RunDb<store::EscalationRow>(
+      ctx, std::move(respond),
+      [id](pqxx::connection& conn) -> Result<store::EscalationRow> {
+        pqxx::read_transaction tx(conn);
+        auto e = store::EscalationRepository::Find(tx, id);
+        if (!e) return Error::NotFound("no escalation " + id);
+        return *e;
+      },
+      [](store::EscalationRow& e) {
+        boost::json::object body{{"escalation", EscalationToJson(e)}};
+        return http::JsonResponse(200, Serialize(body));
+      });
+}
+
+void ListActions(ApiContext& ctx, const http::RequestContext& rc, http::Respond respond) {
+  const auto& req = rc.request;
+  if (auto s = RejectUnknownParams(req, {"release_id", "limit", "cursor"}); !s) {
+    return respond(http::ErrorResponse(s.error()));
+  }
+  auto limit = ParsePageLimit(req);
+  if (!limit) return respond(http::ErrorResponse(limit.error()));
+  auto cursor = ParseIntParam(req, "cursor");
+  if (!cursor) return respond(http::ErrorResponse(cursor.error()));
+  std::optional<std::string> release_id;
+  if (auto s = ReadIdentifierParam(req, "release_id", release_id); !s) {
+    return respond(http::ErrorResponse(s.error()));
+  }
+  RunDb<store::Page<store::ActionRow>>(
+      ctx, std::move(respond),
+      [release_id, before = *cursor, limit = *limit](pqxx::connection& conn) -> Result<store::Page<store::ActionRow>> {
+        pqxx::read_transaction tx(conn);
+        return store::ActionRepository::List(tx, release_id, before, limit);
+      },
+      [](store::Page<store::ActionRow>& page) {
+        boost::json::array items;
+        for (const auto& a : page.items) items.push_back(ActionToJson(a));
+        boost::json::object body{{"actions", std::move(items)}};
+        if (page.next) body["next"] = std::to_string(*page.next);
+        return http::JsonResponse(200, Serialize(body));
+      });
+}
+
+}  // namespace
+
+void AddEscalationRoutes(http::Router& router, ApiContext& ctx) {
+  router.Add({"GET", "/v1/escalations", kReaders, http::BodyPolicy::kNone,
+              [&ctx](const http::RequestContext& rc, http::Respond respond) {
+                ListEscalations(ctx, rc, std::move(respond));
+              }});
+  router.Add({"GET", "/v1/escalations/{id}", kReaders, http::BodyPolicy::kNone,
+              [&ctx](const http::RequestContext& rc, http::Respond respond) {
+                GetEscalation(ctx, rc, std::move(respond));
+              }});
+}
+
+void AddActionRoutes(http::Router& router, ApiContext& ctx) {
+  router.Add({"GET", "/v1/actions", kReaders, http::BodyPolicy::kNone,
+              [&ctx](const http::RequestContext& rc, http::Respond respond) {
+                ListActions(ctx, rc, std::move(respond));
+              }});
+}
+
+}  // namespace backstop::api

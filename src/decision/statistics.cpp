@@ -1,0 +1,85 @@
+#include "backstop/decision/statistics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+namespace backstop::decision {
+
+std::optional<double> Aggregate(policy::AggregateKind kind,
+                                std::span<const telemetry::Sample> samples) {
+  if (samples.empty()) return std::nullopt;
+  switch (kind) {
+    case policy::AggregateKind::kMean: {
+      double sum = 0.0;
+      for (const auto& s : samples) sum += s.value;
+      return sum / static_cast<double>(samples.size());
+    }
+    case policy::AggregateKind::kMax: {
+      double best = samples.front().value;
+      for (const auto& s : samples) best = std::max(best, s.value);
+      return best;
+    }
+    case policy::AggregateKind::kLast: {
+      const telemetry::Sample* last = &samples.front();
+      for (const auto& s : samples) {
+        if (s.at >= last->at) last = &s;
+      }
+      return last->value;
+    }
+  }
+  return std::nullopt;
+}
+
+MannWhitneyResult MannWhitneyU(std::span<const double> a, std::span<const double> b,
+                               Alternative alternative) {
+  MannWhitneyResult result;
+  if (a.empty() || b.empty()) return result;
+
+  const auto n_a = static_cast<double>(a.size());
+  const auto n_b = static_cast<double>(b.size());
+  const double n = n_a + n_b;
+
+  // Pool the samples, remembering which came from A, and rank them with
+  // average ranks over ties.
+  std::vector<std::pair<double, bool>> pooled;
+  pooled.reserve(a.size() + b.size());
+  for (double v : a) pooled.emplace_back(v, true);
+  for (double v : b) pooled.emplace_back(v, false);
+  std::sort(pooled.begin(), pooled.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+
+  double rank_sum_a = 0.0;
+  double tie_term = 0.0;  // sum over tie groups of (t^3 - t)
+  for (std::size_t i = 0; i < pooled.size();) {
+    std::size_t j = i;
+    while (j < pooled.size() && pooled[j].first == pooled[i].first) ++j;
+    const auto t = static_cast<double>(j - i);
+    const double average_rank = (static_cast<double>(i + 1) + static_cast<double>(j)) / 2.0;
+    for (std::size_t k = i; k < j; ++k) {
+      if (pooled[k].second) rank_sum_a += average_rank;
+    }
+    tie_term += t * t * t - t;
+    i = j;
+  }
+
+  result.u = rank_sum_a - n_a * (n_a + 1.0) / 2.0;
+  const double mean = n_a * n_b / 2.0;
+  const double variance = n_a * n_b / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)));
+  if (!(variance > 0.0)) return result;  // every value tied: no evidence either way
+  const double sigma = std::sqrt(variance);
+
+  if (alternative == Alternative::kGreater) {
+    result.z = (result.u - mean - 0.5) / sigma;
+    result.p_value = 0.5 * std::erfc(result.z / std::sqrt(2.0));   // P(Z >= z)
+  } else {
+    result.z = (result.u - mean + 0.5) / sigma;
+    result.p_value = 0.5 * std::erfc(-result.z / std::sqrt(2.0));  // P(Z <= z)
+  }
+  result.p_value = std::clamp(result.p_value, 0.0, 1.0);
+  return result;
+}
+
+}  // namespace backstop::decision

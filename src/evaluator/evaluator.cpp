@@ -1,0 +1,380 @@
+#include "backstop/evaluator/evaluator.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "backstop/api/json_codec.hpp"
+#include "backstop/audit/audit_repository.hpp"
+#include "backstop/config/glob.hpp"
+#include "backstop/decision/summary.hpp"
+#include "backstop/metrics/metrics.hpp"
+#include "backstop/store/decision_repository.hpp"
+#include "backstop/store/mode_repository.hpp"
+
+namespace backstop::evaluator {
+
+namespace {
+
+// A burst of telemetry batches within this gives one evaluation per release.
+constexpr auto kDebounce = std::chrono::milliseconds(2);
+// Samples are kept a little longer than the largest window so a window that
+// ends "now" is always complete.
+constexpr Millis kRetentionSlack{60000};
+constexpr std::size_t kMaxFinishedKept = 10000;
+
+decision::ReleaseFacts FactsOf(const store::Release& r) {
+  return decision::ReleaseFacts{r.id, r.service, r.environment, r.version, r.previous_version,
+                                r.traffic_percent, r.shared_infrastructure, r.started_at};
+}
+
+bool IsEvaluable(const std::string& status) {
+  return status == store::kStatusEvaluating || status == store::kStatusEscalated;
+}
+
+std::string ReasonsJson(const std::vector<decision::ReasonCode>& reasons) {
+  boost::json::array a;
+  for (auto r : reasons) a.emplace_back(decision::ToString(r));
+  return boost::json::serialize(a);
+}
+
+std::string ExecutorFor(const config::Config& config, const std::string& service) {
+  for (const auto& e : config.executors) {
+    if (config::GlobMatch(e.match, service)) return e.type;
+  }
+  return "none";
+}
+
+// What a committed decision changed, for the in-memory state and metrics.
+struct Committed {
+  decision::DecisionKind kind = decision::DecisionKind::kNone;
+  std::string status;
+  std::vector<decision::ReasonCode> reasons;
+};
+
+}  // namespace
+
+Evaluator::Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, telemetry::WindowStore& windows,
+                     metrics::Metrics& metrics, const config::Config& config)
+    : pool_(pool), registry_(registry), windows_(windows), metrics_(metrics), config_(config) {}
+
+Evaluator::~Evaluator() { Stop(); }
+
+void Evaluator::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Evaluator::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Evaluator::NotifyTelemetry(const std::set<std::pair<std::string, std::string>>& touched,
+                                SteadyTime arrival) {
+  bool any = false;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& key : touched) {
+      auto it = by_service_env_.find(key);
+      if (it == by_service_env_.end()) continue;
+      for (const auto& id : it->second) {
+        auto& a = active_.at(id);
+        if (!a.first_arrival) a.first_arrival = arrival;
+        dirty_.insert(id);
+        any = true;
+      }
+    }
+  }
+  if (any) cv_.notify_all();
+}
+
+void Evaluator::NotifyRelease(const store::Release& release) {
+  std::lock_guard lock(mutex_);
+  const auto key = std::make_pair(release.service, release.environment);
+  // The database superseded the others of this service and environment.
+  auto& ids = by_service_env_[key];
+  for (const auto& old : std::vector<std::string>(ids.begin(), ids.end())) {
+    if (old != release.id) {
+      active_.erase(old);
+      ids.erase(old);
+    }
+  }
+  if (IsEvaluable(release.status) && active_.count(release.id) == 0) {
+    active_[release.id] = Active{release, {}, std::nullopt, false, std::nullopt};
+    ids.insert(release.id);
+  }
+}
+
+std::optional<decision::Evaluation> Evaluator::LatestEvaluation(const std::string& release_id) const {
+  std::lock_guard lock(mutex_);
+  if (auto it = active_.find(release_id); it != active_.end()) return it->second.latest;
+  if (auto it = finished_.find(release_id); it != finished_.end()) return it->second;
+  return std::nullopt;
+}
+
+void Evaluator::Forget(const std::string& release_id) {
+  // Caller holds mutex_.
+  auto it = active_.find(release_id);
+  if (it == active_.end()) return;
+  if (it->second.latest) {
+    if (finished_.size() >= kMaxFinishedKept) finished_.erase(finished_.begin());
+    finished_[release_id] = *it->second.latest;
+  }
+  by_service_env_[{it->second.release.service, it->second.release.environment}].erase(release_id);
+  active_.erase(it);
+}
+
+void Evaluator::Reload() {
+  struct Loaded {
+    std::vector<store::Release> releases;
+    std::set<std::string> pending;
+    std::size_t expired = 0;
+    std::int64_t pending_count = 0;
+  };
+  auto loaded = pool_.Run<Loaded>([](pqxx::connection& conn) -> Result<Loaded> {
+    Loaded out;
+    {
+      pqxx::work tx(conn);
+      out.expired = store::EscalationRepository::ExpireDue(tx).size();
+      tx.commit();
+    }
+    pqxx::read_transaction tx(conn);
+    out.releases = store::ReleaseRepository::ListEvaluable(tx);
+    for (const auto& r : tx.exec("SELECT release_id FROM escalations WHERE state = 'pending'")) {
+      out.pending.insert(r[0].as<std::string>());
+    }
+    out.pending_count = static_cast<std::int64_t>(out.pending.size());
+    return out;
+  });
+  if (!loaded.ok()) {
+    spdlog::warn("evaluator: cannot reload releases: {}", loaded.error().message);
+    return;
+  }
+  metrics_.SetEscalationsPending(loaded->pending_count);
+  std::lock_guard lock(mutex_);
+  std::set<std::string> seen;
+  for (auto& r : loaded->releases) {
+    seen.insert(r.id);
+    auto it = active_.find(r.id);
+    if (it == active_.end()) {
+      by_service_env_[{r.service, r.environment}].insert(r.id);
+      active_[r.id] = Active{r, {}, std::nullopt, loaded->pending.count(r.id) > 0, std::nullopt};
+    } else {
+      it->second.release = r;  // status, episode and traffic may have changed elsewhere
+      it->second.pending_escalation = loaded->pending.count(r.id) > 0;
+    }
+  }
+  std::vector<std::string> gone;
+  for (const auto& [id, a] : active_) {
+    if (seen.count(id) == 0) gone.push_back(id);
+  }
+  for (const auto& id : gone) Forget(id);
+}
+
+void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
+  Active snapshot_of;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = active_.find(release_id);
+    if (it == active_.end()) return;
+    snapshot_of = it->second;
+    it->second.first_arrival.reset();
+  }
+  const store::Release& rel = snapshot_of.release;
+  const auto set = registry_.Find(rel.release_class, rel.thresholds_version);
+  if (!set) {
+    spdlog::error("evaluator: release {} pins {} v{}, which is not loaded", rel.id, rel.release_class,
+                  rel.thresholds_version);
+    return;
+  }
+  decision::TelemetrySnapshot telemetry;
+  for (const auto& signal : set->signals) {
+    auto pairs = windows_.Snapshot(rel.service, rel.environment, signal.name, rel.version, rel.previous_version);
+    for (auto& p : pairs) telemetry.series.push_back(std::move(p));
+  }
+  const decision::ReleaseFacts facts = FactsOf(rel);
+  decision::DecisionContext ctx{NowMicros(), mode_.load(), 0};
+  const decision::EvaluationHistory previous = snapshot_of.history;
+  decision::Decision pre = decision::Decide(facts, *set, telemetry, ctx, previous);
+  metrics_.CountEvaluation();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = active_.find(release_id);
+    if (it == active_.end()) return;
+    const auto& before = it->second.latest;
+    for (auto c : pre.evaluation.conflicts) {
+      const bool new_conflict = !before || std::find(before->conflicts.begin(), before->conflicts.end(), c) ==
+                                               before->conflicts.end();
+      if (new_conflict) metrics_.CountConflict(std::string(decision::ToString(c)));
+    }
+    it->second.history = pre.history;
+    it->second.latest = pre.evaluation;
+  }
+  // While a human holds the question, evaluation goes on but decides nothing.
+  if (pre.kind == decision::DecisionKind::kNone || snapshot_of.pending_escalation) return;
+
+  const std::string executor = ExecutorFor(config_, rel.service);
+  auto committed = pool_.Run<Committed>([&](pqxx::connection& conn) -> Result<Committed> {
+    pqxx::work tx(conn);
+    auto locked = store::ReleaseRepository::Lock(tx, rel.id);
+    if (!locked || !IsEvaluable(locked->status) || store::EscalationRepository::HasPending(tx, rel.id)) {
+      return Committed{};
+    }
+    const Mode mode = store::ModeRepository::Get(tx).mode;
+    // Two releases of a class deciding at once must not both take the last unit of budget.
+    tx.exec_params("SELECT pg_advisory_xact_lock(hashtextextended('budget:' || $1 || '/' || $2, 0))",
+                   locked->release_class, locked->environment);
+    const int used = store::ActionRepository::CountAutoInWindow(tx, locked->release_class, locked->environment,
+                                                                set->budget_per);
+    decision::DecisionContext real_ctx{ctx.now, mode, used};
+    decision::Decision d = decision::Decide(FactsOf(*locked), *set, telemetry, real_ctx, previous);
+    if (d.kind == decision::DecisionKind::kNone) return Committed{};
+    const std::string kind(decision::ToString(d.kind));
+    const std::string reasons = ReasonsJson(d.reasons);
+    const std::string evidence = boost::json::serialize(api::EvaluationToJson(d.evaluation));
+    auto decision_id = store::DecisionRepository::Insert(tx, rel.id, locked->episode, kind, reasons, evidence,
+                                                         locked->thresholds_version, std::string(ModeName(mode)));
+    if (!decision_id) return Committed{};  // already decided in this episode
+
+    Committed out{d.kind, locked->status, d.reasons};
+    boost::json::object payload{{"decision_id", *decision_id},
+                                {"decision", kind},
+                                {"reasons", boost::json::parse(reasons)},
+                                {"thresholds_version", locked->thresholds_version},
+                                {"mode", ModeName(mode)},
+                                {"episode", locked->episode}};
+    const auto set_status = [&](const char* status) {
+      tx.exec_params0("UPDATE releases SET status = $2, updated_at = now() WHERE id = $1", rel.id,
+                      std::string(status));
+      out.status = status;
+    };
+    switch (d.kind) {
+      case decision::DecisionKind::kAutoRollback: {
+        store::NewAction a;
+        a.release_id = rel.id;
+        a.decision_id = decision_id;
+        a.service = locked->service;
+        a.environment = locked->environment;
+        a.release_class = locked->release_class;
+        a.action_type = "rollback";
+        a.from_version = locked->version;
+        a.to_version = locked->previous_version;
+        a.decided_by = "auto";
+        a.reasons = reasons;
+        a.executor = executor;
+        const store::ActionRow action = store::ActionRepository::Queue(tx, a);
+        payload["action_id"] = action.id;
+        set_status(store::kStatusRollingBack);
+        break;
+      }
+      case decision::DecisionKind::kEscalate: {
+        store::NewEscalation e;
+        e.release_id = rel.id;
+        e.decision_id = decision_id;
+        e.service = locked->service;
+        e.environment = locked->environment;
+        e.release_class = locked->release_class;
+        e.proposed_type = std::string(decision::ToString(d.proposed));
+        e.from_version = locked->version;
+        if (d.proposed == decision::ProposedActionType::kRollback) e.to_version = locked->previous_version;
+        e.reasons = reasons;
+        e.evidence = evidence;
+        e.summary = decision::SummarizeEscalation(FactsOf(*locked), d);
+        e.required_approvals = set->RequiredApprovals();
+        e.ttl = set->approval_ttl;
+        const store::EscalationRow esc = store::EscalationRepository::Open(tx, e);
+        payload["escalation_id"] = esc.id;
+        set_status(store::kStatusEscalated);
+        audit::AuditRepository::Append(
+            tx, audit::AuditEvent{"system", "escalation.opened", rel.id,
+                                  boost::json::serialize(boost::json::object{
+                                      {"escalation_id", esc.id}, {"reasons", boost::json::parse(reasons)},
+                                      {"required_approvals", esc.required_approvals},
+                                      {"expires_at", FormatRfc3339(esc.expires_at)}})});
+        break;
+      }
+      case decision::DecisionKind::kHealthy:
+        set_status(store::kStatusHealthy);
+        break;
+      default:
+        break;  // dry_run: recorded, nothing executes
+    }
+    audit::AuditRepository::Append(
+        tx, audit::AuditEvent{"system", "decision." + kind, rel.id, boost::json::serialize(payload)});
+    tx.commit();
+    return out;
+  });
+  if (!committed.ok()) {
+    spdlog::warn("evaluator: decision for {} not committed: {}", rel.id, committed.error().message);
+    return;
+  }
+  if (committed->kind == decision::DecisionKind::kNone) return;
+  const std::string kind(decision::ToString(committed->kind));
+  metrics_.CountDecision(kind);
+  if (committed->kind != decision::DecisionKind::kHealthy) {
+    metrics_.ObserveDecisionLatency(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - trigger).count());
+  }
+  spdlog::info("evaluator: release {} decided {} ({})", rel.id, kind, ReasonsJson(committed->reasons));
+  std::lock_guard lock(mutex_);
+  auto it = active_.find(release_id);
+  if (it == active_.end()) return;
+  it->second.release.status = committed->status;
+  if (committed->kind == decision::DecisionKind::kEscalate) it->second.pending_escalation = true;
+  if (!IsEvaluable(committed->status)) Forget(release_id);
+}
+
+void Evaluator::TickNow() {
+  auto mode = pool_.Run<Mode>([](pqxx::connection& conn) -> Result<Mode> {
+    pqxx::read_transaction tx(conn);
+    return store::ModeRepository::Get(tx).mode;
+  });
+  if (mode.ok()) mode_.store(*mode);
+  Reload();
+  windows_.SetRetention(registry_.MaxWindow() + kRetentionSlack);
+  windows_.Prune(NowMicros());
+  metrics_.SetSeriesActive(windows_.series_count());
+  std::vector<std::pair<std::string, SteadyTime>> ids;
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& [id, a] : active_) ids.emplace_back(id, a.first_arrival.value_or(now));
+  }
+  for (const auto& [id, trigger] : ids) EvaluateOne(id, trigger);
+}
+
+void Evaluator::Loop() {
+  auto next_tick = std::chrono::steady_clock::now();
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    cv_.wait_until(lock, next_tick, [this] { return stopping_ || !dirty_.empty(); });
+    if (stopping_) break;
+    if (!dirty_.empty()) {
+      lock.unlock();
+      std::this_thread::sleep_for(kDebounce);
+      lock.lock();
+      std::vector<std::pair<std::string, SteadyTime>> work;
+      for (const auto& id : dirty_) {
+        auto it = active_.find(id);
+        if (it != active_.end()) {
+          work.emplace_back(id, it->second.first_arrival.value_or(std::chrono::steady_clock::now()));
+        }
+      }
+      dirty_.clear();
+      lock.unlock();
+      for (const auto& [id, trigger] : work) EvaluateOne(id, trigger);
+      lock.lock();
+    }
+    if (std::chrono::steady_clock::now() >= next_tick) {
+      lock.unlock();
+      TickNow();
+      lock.lock();
+      next_tick = std::chrono::steady_clock::now() + config_.evaluation_tick;
+    }
+  }
+}
+
+}  // namespace backstop::evaluator

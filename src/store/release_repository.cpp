@@ -1,0 +1,196 @@
+#include "backstop/store/release_repository.hpp"
+
+#include <boost/json.hpp>
+
+#include "backstop/audit/audit_repository.hpp"
+
+namespace backstop::store {
+
+namespace {
+
+constexpr const char* kColumns =
+    "seq, id, service, environment, version, previous_version, release_class, thresholds_version, "
+    "traffic_percent, shared_infrastructure, status, deployed_by, triggered_by, metadata::text, "
+    "request_body, (extract(epoch FROM started_at) * 1000000)::bigint, "
+    "(extract(epoch FROM updated_at) * 1000000)::bigint, episode";
+
+// Serializes registrations of one service/environment (supersession is
+// decided by what was registered before, so two at once must not interleave).
+constexpr const char* kLockServiceEnv =
+    "SELECT pg_advisory_xact_lock(hashtextextended('release:' || $1 || '/' || $2, 0))";
+constexpr const char* kNewestThresholds =
+    "SELECT max(version) FROM threshold_sets WHERE release_class = $1";
+// A release in progress: not finished and no rollback in flight.
+constexpr const char* kSupersede =
+    "UPDATE releases SET status = 'superseded', updated_at = now() "
+    "WHERE service = $1 AND environment = $2 AND id <> $3 "
+    "AND status IN ('evaluating', 'escalated', 'rollback_rejected', 'rollback_failed') RETURNING id";
+constexpr const char* kInsert =
+    "INSERT INTO releases (id, service, environment, version, previous_version, release_class, "
+    "thresholds_version, traffic_percent, shared_infrastructure, status, deployed_by, triggered_by, "
+    "metadata, request_body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'evaluating', $10, $11, "
+    "$12::json, $13) ON CONFLICT (id) DO NOTHING RETURNING id";
+constexpr const char* kActiveStatuses = "('evaluating', 'escalated', 'rolling_back')";
+
+Release FromRow(const pqxx::row& row) {
+  Release r;
+  r.seq = row[0].as<std::int64_t>();
+  r.id = row[1].as<std::string>();
+  r.service = row[2].as<std::string>();
+  r.environment = row[3].as<std::string>();
+  r.version = row[4].as<std::string>();
+  if (!row[5].is_null()) r.previous_version = row[5].as<std::string>();
+  r.release_class = row[6].as<std::string>();
+  r.thresholds_version = row[7].as<std::int64_t>();
+  r.traffic_percent = row[8].as<double>();
+  r.shared_infrastructure = row[9].as<bool>();
+  r.status = row[10].as<std::string>();
+  r.deployed_by = row[11].as<std::string>();
+  if (!row[12].is_null()) r.triggered_by = row[12].as<std::string>();
+  if (!row[13].is_null()) r.metadata = row[13].as<std::string>();
+  r.request_body = row[14].as<std::string>();
+  r.started_at = TimePoint(std::chrono::microseconds(row[15].as<std::int64_t>()));
+  r.updated_at = TimePoint(std::chrono::microseconds(row[16].as<std::int64_t>()));
+  r.episode = row[17].as<int>();
+  return r;
+}
+
+// "Same body" means equal as JSON (key order and spacing do not matter).
+bool SameJson(const std::string& a, const std::string& b) {
+  boost::system::error_code ea, eb;
+  const auto va = boost::json::parse(a, ea);
+  const auto vb = boost::json::parse(b, eb);
+  return !ea && !eb && va == vb;
+}
+
+Result<RegisterOutcome> Replay(const Release& existing, const NewRelease& r) {
+  if (!SameJson(existing.request_body, r.request_body)) {
+    return Error::Conflict("idempotency_mismatch",
+                           "a deployment with id " + r.id + " exists with a different body");
+  }
+  return RegisterOutcome{existing, false, {}};
+}
+
+}  // namespace
+
+bool IsReleaseStatus(const std::string& s) {
+  for (const char* st : {kStatusEvaluating, kStatusHealthy, kStatusRollingBack, kStatusRolledBack,
+                         kStatusRollbackFailed, kStatusEscalated, kStatusRollbackRejected,
+                         kStatusSuperseded}) {
+    if (s == st) return true;
+  }
+  return false;
+}
+
+Result<RegisterOutcome> ReleaseRepository::Register(pqxx::work& tx, const NewRelease& r,
+                                                    const std::string& deployed_by) {
+  tx.exec_params(kLockServiceEnv, r.service, r.environment);
+  if (r.id_from_client) {
+    if (auto existing = Find(tx, r.id)) return Replay(*existing, r);
+  }
+  const pqxx::row newest = tx.exec_params1(kNewestThresholds, r.release_class);
+  if (newest[0].is_null()) {
+    return Error::InvalidInput("release_class: unknown release class " + r.release_class,
+                               {"release_class"});
+  }
+  const auto thresholds_version = newest[0].as<std::int64_t>();
+  const pqxx::result inserted = tx.exec_params(
+      kInsert, r.id, r.service, r.environment, r.version, r.previous_version, r.release_class,
+      thresholds_version, r.traffic_percent, r.shared_infrastructure, deployed_by, r.triggered_by,
+      r.metadata, r.request_body);
+  if (inserted.empty()) {
+    // The same id was registered concurrently under another service/environment lock.
+    auto existing = Find(tx, r.id);
+    if (!existing) return Error::Conflict("conflict", "release " + r.id + " is being registered");
+    return Replay(*existing, r);
+  }
+  RegisterOutcome out;
+  out.created = true;
+  for (const auto& row : tx.exec_params(kSupersede, r.service, r.environment, r.id)) {
+    const std::string old_id = row[0].as<std::string>();
+    out.superseded.push_back(old_id);
+    boost::json::object payload{{"superseded_by", r.id}};
+    audit::AuditRepository::Append(
+        tx, audit::AuditEvent{deployed_by, "release.superseded", old_id, boost::json::serialize(payload)});
+  }
+  out.release = *Find(tx, r.id);
+  boost::json::object payload{
+      {"service", r.service},
+      {"environment", r.environment},
+      {"version", r.version},
+      {"previous_version", r.previous_version ? boost::json::value(*r.previous_version) : nullptr},
+      {"release_class", r.release_class},
+      {"thresholds_version", thresholds_version},
+      {"traffic_percent", r.traffic_percent},
+      {"shared_infrastructure", r.shared_infrastructure},
+      {"triggered_by", r.triggered_by ? boost::json::value(*r.triggered_by) : nullptr}};
+  audit::AuditRepository::Append(
+      tx, audit::AuditEvent{deployed_by, "release.registered", r.id, boost::json::serialize(payload)});
+  return out;
+}
+
+std::optional<Release> ReleaseRepository::Find(pqxx::transaction_base& tx, const std::string& id) {
+  const pqxx::result r =
+      tx.exec_params(std::string("SELECT ") + kColumns + " FROM releases WHERE id = $1", id);
+  if (r.empty()) return std::nullopt;
+  return FromRow(r[0]);
+}
+
+ReleasePage ReleaseRepository::List(pqxx::transaction_base& tx, const ReleaseQuery& q) {
+  const pqxx::result rows = tx.exec_params(
+      std::string("SELECT ") + kColumns +
+          " FROM releases WHERE ($1::text IS NULL OR service = $1) AND ($2::text IS NULL OR environment = $2)"
+          " AND ($3::text IS NULL OR status = $3) AND ($4::bigint IS NULL OR seq < $4)"
+          " ORDER BY seq DESC LIMIT $5",
+      q.service, q.environment, q.status, q.before_seq, q.limit + 1);
+  ReleasePage page;
+  for (const auto& row : rows) {
+    if (static_cast<int>(page.releases.size()) == q.limit) {
+      page.next = page.releases.back().seq;
+      break;
+    }
+    page.releases.push_back(FromRow(row));
+  }
+  return page;
+}
+
+Result<Release> ReleaseRepository::SetTraffic(pqxx::work& tx, const std::string& id,
+                                              double traffic_percent, const std::string& actor) {
+  const pqxx::result r = tx.exec_params(
+      "UPDATE releases SET traffic_percent = $2, updated_at = now() WHERE id = $1 "
+      "AND status IN ('evaluating', 'escalated', 'rollback_rejected') RETURNING id",
+      id, traffic_percent);
+  if (r.empty()) {
+    auto existing = Find(tx, id);
+    if (!existing) return Error::NotFound("no release " + id);
+    return Error::Conflict("release_ended", "release " + id + " is " + existing->status +
+                                                "; its traffic can no longer change");
+  }
+  boost::json::object payload{{"traffic_percent", traffic_percent}};
+  audit::AuditRepository::Append(
+      tx, audit::AuditEvent{actor, "release.traffic_changed", id, boost::json::serialize(payload)});
+  return *Find(tx, id);
+}
+
+std::int64_t ReleaseRepository::CountActive(pqxx::transaction_base& tx) {
+  return tx.exec1(std::string("SELECT count(*) FROM releases WHERE status IN ") + kActiveStatuses)[0]
+      .as<std::int64_t>();
+}
+
+std::vector<Release> ReleaseRepository::ListEvaluable(pqxx::transaction_base& tx) {
+  std::vector<Release> out;
+  for (const auto& row : tx.exec(std::string("SELECT ") + kColumns +
+                                 " FROM releases WHERE status IN ('evaluating', 'escalated') ORDER BY seq")) {
+    out.push_back(FromRow(row));
+  }
+  return out;
+}
+
+std::optional<Release> ReleaseRepository::Lock(pqxx::work& tx, const std::string& id) {
+  const pqxx::result r =
+      tx.exec_params(std::string("SELECT ") + kColumns + " FROM releases WHERE id = $1 FOR UPDATE", id);
+  if (r.empty()) return std::nullopt;
+  return FromRow(r[0]);
+}
+
+}  // namespace backstop::store

@@ -1,0 +1,211 @@
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+namespace backstop::testing {
+namespace {
+
+const char* kValid =
+    R"({"id":"rel-1","service":"checkout","environment":"production","version":"v2.4.1",)"
+    R"("previous_version":"v2.4.0","release_class":"stateless-service","traffic_percent":10,)"
+    R"("triggered_by":"alice","metadata":{"commit":"abc123"}})";
+
+class DeploymentsTest : public ::testing::Test {
+ protected:
+  DeploymentsTest() {
+    deployer = server.Token("ci-bot", Role::kDeployer);
+    viewer = server.Token("viewer-1", Role::kViewer);
+  }
+  int CountReleases() {
+    auto conn = server.db().Connect();
+    pqxx::read_transaction tx(*conn);
+    return tx.exec1("SELECT count(*) FROM releases")[0].as<int>();
+  }
+  boost::json::object Release(const std::string& id) {
+    auto r = server.Request("GET", "/v1/releases/" + id, viewer);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return ParseJson(r.body).at("release").as_object();
+  }
+  TestServer server;
+  std::string deployer;
+  std::string viewer;
+};
+
+TEST_F(DeploymentsTest, RegistersAReleaseThatPinsTheNewestThresholds) {
+  auto r = PostDeployment(server, deployer, kValid);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto rel = ParseJson(r.body).at("release").as_object();
+  EXPECT_EQ(rel.at("id").as_string(), "rel-1");
+  EXPECT_EQ(rel.at("service").as_string(), "checkout");
+  EXPECT_EQ(rel.at("environment").as_string(), "production");
+  EXPECT_EQ(rel.at("version").as_string(), "v2.4.1");
+  EXPECT_EQ(rel.at("previous_version").as_string(), "v2.4.0");
+  EXPECT_EQ(rel.at("release_class").as_string(), "stateless-service");
+  EXPECT_GE(rel.at("thresholds_version").as_int64(), 1);
+  EXPECT_EQ(rel.at("traffic_percent").to_number<double>(), 10.0);
+  EXPECT_EQ(rel.at("status").as_string(), "evaluating");
+  EXPECT_EQ(rel.at("deployed_by").as_string(), "ci-bot");
+  EXPECT_EQ(rel.at("triggered_by").as_string(), "alice");
+  EXPECT_EQ(rel.at("metadata").at("commit").as_string(), "abc123");
+  const std::string started = std::string(rel.at("started_at").as_string());
+  EXPECT_EQ(started.back(), 'Z');
+  EXPECT_TRUE(rel.at("decisions").as_array().empty());
+  EXPECT_EQ(Release("rel-1").at("id").as_string(), "rel-1");
+
+  auto audit = ParseJson(server.Request("GET", "/v1/audit?release_id=rel-1", viewer).body);
+  const auto& entries = audit.at("entries").as_array();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].at("kind").as_string(), "release.registered");
+  EXPECT_EQ(entries[0].at("actor").as_string(), "ci-bot");
+}
+
+TEST_F(DeploymentsTest, ServerMakesAnIdWhenNoneIsGiven) {
+  auto r = PostDeployment(server, deployer,
+                          R"({"service":"a","environment":"e","version":"v1","release_class":"config-change","traffic_percent":0})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(ParseJson(r.body).at("release").at("id").as_string().size(), 36u);
+}
+
+struct InvalidCase {
+  const char* field;
+  const char* body;
+};
+
+// Each invalid field → 400 naming it, and nothing is stored.
+TEST_F(DeploymentsTest, EachInvalidFieldIs400NamingItAndStoresNothing) {
+  const InvalidCase cases[] = {
+      {"service", R"({"environment":"e","version":"v1","release_class":"config-change","traffic_percent":1})"},
+      {"service", R"({"service":"has space","environment":"e","version":"v1","release_class":"config-change","traffic_percent":1})"},
+      {"service", R"({"service":12,"environment":"e","version":"v1","release_class":"config-change","traffic_percent":1})"},
+      {"environment", R"({"service":"s","version":"v1","release_class":"config-change","traffic_percent":1})"},
+      {"version", R"({"service":"s","environment":"e","version":"","release_class":"config-change","traffic_percent":1})"},
+      {"previous_version", R"({"service":"s","environment":"e","version":"v1","previous_version":"v1","release_class":"config-change","traffic_percent":1})"},
+      {"previous_version", R"({"service":"s","environment":"e","version":"v1","previous_version":"a/b","release_class":"config-change","traffic_percent":1})"},
+      {"release_class", R"({"service":"s","environment":"e","version":"v1","release_class":"nope","traffic_percent":1})"},
+      {"release_class", R"({"service":"s","environment":"e","version":"v1","traffic_percent":1})"},
+      {"traffic_percent", R"({"service":"s","environment":"e","version":"v1","release_class":"config-change"})"},
+      {"traffic_percent", R"({"service":"s","environment":"e","version":"v1","release_class":"config-change","traffic_percent":101})"},
+      {"traffic_percent", R"({"service":"s","environment":"e","version":"v1","release_class":"config-change","traffic_percent":-1})"},
+      {"traffic_percent", R"({"service":"s","environment":"e","version":"v1","release_class":"config-change","traffic_percent":"10"})"},
+      {"shared_infrastructure", R"({"service":"s","environment":"e","version":"v1","release_class":"config-change","traffic_percent":1,"shared_infrastructure":"yes"})"},
+      {"triggered_by", R"({"service":"s","environment":"e","version":"v1","release_class":"config-change","traffic_percent":1,"triggered_by":"a b"})"},
+      {"metadata", R"({"service":"s","environment":"e","version":"v1","release_class":"config-change","traffic_percent":1,"metadata":[1]})"},
+      {"id", R"({"id":"bad id!","service":"s","environment":"e","version":"v1","release_class":"config-change","traffic_percent":1})"},
+      {"colour", R"({"service":"s","environment":"e","version":"v1","release_class":"config-change","traffic_percent":1,"colour":"red"})"},
+  };
+  for (const auto& c : cases) {
+    auto r = PostDeployment(server, deployer, c.body);
+    EXPECT_EQ(r.status, 400) << c.body;
+    const auto details = ParseJson(r.body).at("error").at("details").as_array();
+    bool named = false;
+    for (const auto& d : details) named = named || d.as_string() == c.field;
+    EXPECT_TRUE(named) << c.field << " not named in " << r.body;
+  }
+  auto too_long = PostDeployment(server, deployer,
+                                 R"({"id":")" + std::string(129, 'a') +
+                                     R"(","service":"s","environment":"e","version":"v1","release_class":"config-change","traffic_percent":1})");
+  EXPECT_EQ(too_long.status, 400);
+  EXPECT_EQ(PostDeployment(server, deployer, "[1,2]").status, 400);
+  EXPECT_EQ(PostDeployment(server, deployer, "{").status, 400);
+  EXPECT_EQ(CountReleases(), 0);
+}
+
+TEST_F(DeploymentsTest, SameIdSameBodyIs200DifferentBodyIs409) {
+  ASSERT_EQ(PostDeployment(server, deployer, kValid).status, 201);
+  // Same JSON, other key order and spacing.
+  auto replay = PostDeployment(server, deployer,
+                               R"({ "traffic_percent": 10, "release_class": "stateless-service", "id": "rel-1",)"
+                               R"( "service": "checkout", "environment": "production", "version": "v2.4.1",)"
+                               R"( "previous_version": "v2.4.0", "triggered_by": "alice", "metadata": {"commit": "abc123"} })");
+  EXPECT_EQ(replay.status, 200) << replay.body;
+  EXPECT_EQ(ParseJson(replay.body).at("release").at("id").as_string(), "rel-1");
+  auto other = PostDeployment(server, deployer,
+                              R"({"id":"rel-1","service":"checkout","environment":"production","version":"v2.4.2",)"
+                              R"("release_class":"stateless-service","traffic_percent":10})");
+  EXPECT_EQ(other.status, 409);
+  EXPECT_EQ(ErrorCode(other), "idempotency_mismatch");
+  EXPECT_EQ(CountReleases(), 1);
+}
+
+TEST_F(DeploymentsTest, ConcurrentPostsWithOneIdCreateExactlyOneRelease) {
+  constexpr int kClients = 10;
+  std::vector<int> statuses(kClients);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] { statuses[i] = PostDeployment(server, deployer, kValid).status; });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 201), 1);
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), kClients - 1);
+  EXPECT_EQ(CountReleases(), 1);
+}
+
+TEST_F(DeploymentsTest, NewReleaseSupersedesTheOneInProgress) {
+  ASSERT_EQ(PostDeployment(server, deployer, kValid).status, 201);
+  ASSERT_EQ(PostDeployment(server, deployer,
+                           R"({"id":"other-env","service":"checkout","environment":"staging","version":"v2.4.1",)"
+                           R"("release_class":"stateless-service","traffic_percent":10})").status, 201);
+  auto next = PostDeployment(server, deployer,
+                             R"({"id":"rel-2","service":"checkout","environment":"production","version":"v2.4.2",)"
+                             R"("previous_version":"v2.4.1","release_class":"stateless-service","traffic_percent":5})");
+  ASSERT_EQ(next.status, 201) << next.body;
+  EXPECT_EQ(Release("rel-1").at("status").as_string(), "superseded");
+  EXPECT_EQ(Release("rel-2").at("status").as_string(), "evaluating");
+  EXPECT_EQ(Release("other-env").at("status").as_string(), "evaluating");
+  auto audit = ParseJson(server.Request("GET", "/v1/audit?release_id=rel-1", viewer).body);
+  EXPECT_EQ(audit.at("entries").as_array()[0].at("kind").as_string(), "release.superseded");
+}
+
+TEST_F(DeploymentsTest, RolesThatMayNotDeployGet403) {
+  for (Role role : {Role::kViewer, Role::kApprover, Role::kTelemetry}) {
+    const std::string token = server.Token("r-" + std::string(RoleName(role)), role);
+    EXPECT_EQ(PostDeployment(server, token, kValid).status, 403) << RoleName(role);
+  }
+  EXPECT_EQ(PostDeployment(server, "", kValid).status, 401);
+  const std::string admin = server.Token("boss", Role::kAdmin);
+  EXPECT_EQ(PostDeployment(server, admin, kValid).status, 201);
+  const std::string telemetry = server.Token("metrics-pipe", Role::kTelemetry);
+  EXPECT_EQ(server.Request("GET", "/v1/releases/rel-1", telemetry).status, 403);
+  EXPECT_EQ(server.Request("GET", "/v1/releases/rel-1", deployer).status, 200);
+  EXPECT_EQ(CountReleases(), 1);
+}
+
+TEST_F(DeploymentsTest, TrafficChangesAreValidatedAndAudited) {
+  ASSERT_EQ(PostDeployment(server, deployer, kValid).status, 201);
+  auto r = server.Request("POST", "/v1/releases/rel-1/traffic", deployer, R"({"traffic_percent":50})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(ParseJson(r.body).at("release").at("traffic_percent").to_number<double>(), 50.0);
+  EXPECT_EQ(server.Request("POST", "/v1/releases/rel-1/traffic", deployer, R"({"traffic_percent":150})").status, 400);
+  EXPECT_EQ(server.Request("POST", "/v1/releases/rel-1/traffic", deployer, R"({})").status, 400);
+  EXPECT_EQ(server.Request("POST", "/v1/releases/nope/traffic", deployer, R"({"traffic_percent":5})").status, 404);
+  EXPECT_EQ(server.Request("POST", "/v1/releases/rel-1/traffic", viewer, R"({"traffic_percent":5})").status, 403);
+  EXPECT_EQ(Release("rel-1").at("traffic_percent").to_number<double>(), 50.0);
+}
+
+TEST_F(DeploymentsTest, ListFiltersAndPagesNewestFirst) {
+  for (int i = 0; i < 5; ++i) {
+    const std::string body = R"({"id":"r)" + std::to_string(i) + R"(","service":"svc)" + std::to_string(i % 2) +
+                             R"(","environment":"prod","version":"v1","release_class":"config-change","traffic_percent":1})";
+    ASSERT_EQ(PostDeployment(server, deployer, body).status, 201);
+  }
+  auto all = ParseJson(server.Request("GET", "/v1/releases?limit=2", viewer).body).as_object();
+  auto page = all.at("releases").as_array();
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].at("id").as_string(), "r4");
+  EXPECT_EQ(page[1].at("id").as_string(), "r3");
+  auto next = ParseJson(server.Request("GET", "/v1/releases?limit=2&cursor=" + std::string(all.at("next").as_string()), viewer).body);
+  EXPECT_EQ(next.at("releases").as_array()[0].at("id").as_string(), "r2");
+  auto svc0 = ParseJson(server.Request("GET", "/v1/releases?service=svc0", viewer).body).at("releases").as_array();
+  EXPECT_EQ(svc0.size(), 3u);
+  // r0 and r2 were superseded by the next release of their service.
+  auto evaluating = ParseJson(server.Request("GET", "/v1/releases?status=evaluating&environment=prod", viewer).body);
+  EXPECT_EQ(evaluating.at("releases").as_array().size(), 2u);
+  EXPECT_EQ(server.Request("GET", "/v1/releases?status=bogus", viewer).status, 400);
+  EXPECT_EQ(server.Request("GET", "/v1/releases?limit=1001", viewer).status, 400);
+  EXPECT_EQ(server.Request("GET", "/v1/releases/missing", viewer).status, 404);
+}
+
+}  // namespace
+}  // namespace backstop::testing

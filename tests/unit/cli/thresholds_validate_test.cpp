@@ -1,0 +1,149 @@
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <system_error>
+
+#include "backstop/cli/thresholds_validate.hpp"
+
+namespace backstop::cli {
+namespace {
+
+constexpr const char* kValid = R"(release_class: web
+version: 1
+reversibility: reversible_with_state
+automation: auto
+evaluation:
+  window: 5m
+  min_samples: 20
+signals:
+  - name: http_5xx_ratio
+    max: 0.05
+)";
+
+// A fresh directory under the system temp folder, removed with its contents.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("backstop_thresholds_validate_test_" + std::to_string(::getpid()) + "_" +
+             std::to_string(counter++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  void Write(const std::string& name, const std::string& text) const {
+    std::ofstream(path_ / name, std::ios::binary) << text;
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string WithClass(const std::string& name) {
+  std::string text = kValid;
+  text.replace(text.find("web"), 3, name);
+  return text;
+}
+
+struct CommandRun {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+CommandRun Validate(const std::string& dir) {
+  std::ostringstream out;
+  std::ostringstream err;
+  CommandRun run;
+  run.code = ValidateThresholdsCommand(dir, out, err);
+  run.out = out.str();
+  run.err = err.str();
+  return run;
+}
+
+TEST(ThresholdsValidateTest, SucceedsSilentlyOnStderrWhenEveryFileIsValid) {
+  TempDir dir;
+  dir.Write("a.yaml", WithClass("a"));
+  dir.Write("b.yml", WithClass("b"));
+  dir.Write("c.yaml", WithClass("c"));
+  const CommandRun run = Validate(dir.path());
+  EXPECT_EQ(run.code, 0);
+  EXPECT_EQ(run.out, "3 files valid\n");
+  EXPECT_EQ(run.err, "");
+}
+
+TEST(ThresholdsValidateTest, SaysFileInTheSingular) {
+  TempDir dir;
+  dir.Write("a.yaml", kValid);
+  const CommandRun run = Validate(dir.path());
+  EXPECT_EQ(run.code, 0);
+  EXPECT_EQ(run.out, "1 file valid\n");
+}
+
+TEST(ThresholdsValidateTest, PrintsEveryErrorAsFileFieldReason) {
+  TempDir dir;
+  dir.Write("a.yaml", WithClass("a"));
+  std::string bad = WithClass("b");
+  bad.replace(bad.find("automation: auto"), 16, "automation: sometimes");
+  bad += "owner: sre\n";
+  dir.Write("b.yaml", bad);
+  dir.Write("c.yaml", WithClass("c"));
+  const CommandRun run = Validate(dir.path());
+  EXPECT_EQ(run.code, 1);
+  EXPECT_EQ(run.err,
+            "b.yaml: owner: unknown key\n"
+            "b.yaml: automation: must be one of auto, approval, dual_approval\n");
+  EXPECT_EQ(run.out, "2 of 3 files valid\n");
+}
+
+TEST(ThresholdsValidateTest, ReportsAClassAndVersionDefinedTwice) {
+  TempDir dir;
+  dir.Write("a.yaml", kValid);
+  dir.Write("b.yaml", kValid);
+  const CommandRun run = Validate(dir.path());
+  EXPECT_EQ(run.code, 1);
+  EXPECT_EQ(run.err, "b.yaml: version: release_class web version 1 is also defined in a.yaml\n");
+  EXPECT_EQ(run.out, "1 of 2 files valid\n");
+}
+
+TEST(ThresholdsValidateTest, FailsWhenTheDirectoryHasNoThresholdFiles) {
+  TempDir dir;
+  dir.Write("notes.txt", "nothing here");
+  const CommandRun run = Validate(dir.path());
+  EXPECT_EQ(run.code, 1);
+  EXPECT_EQ(run.err, dir.path() + ": (directory): has no .yaml or .yml files\n");
+  EXPECT_EQ(run.out, "0 files valid\n");
+}
+
+TEST(ThresholdsValidateTest, FailsWhenTheDirectoryCannotBeRead) {
+  TempDir dir;
+  const std::string missing = dir.path() + "/missing";
+  const CommandRun run = Validate(missing);
+  EXPECT_EQ(run.code, 1);
+  EXPECT_EQ(run.err.rfind(missing + ": (directory): cannot read directory: ", 0), 0u) << run.err;
+  EXPECT_EQ(run.out, "no threshold files validated\n");
+}
+
+TEST(ThresholdsValidateTest, ValidatesTheShippedThresholds) {
+  const CommandRun run = Validate(std::string(BACKSTOP_SOURCE_DIR) + "/thresholds");
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.err, "");
+  EXPECT_EQ(run.out, "7 files valid\n");
+}
+
+}  // namespace
+}  // namespace backstop::cli

@@ -89,3 +89,20 @@ pg_psql() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+
+# start_throwaway_pg: a cluster on a free port in a temp dir, removed on exit.
+# Sets BACKSTOP_TMP, BACKSTOP_PG_DATA, BACKSTOP_PG_PORT and a trap.
+start_throwaway_pg() {
+  BACKSTOP_TMP="$(mktemp -d /tmp/backstop.XXXXXX)"
+  BACKSTOP_PG_DATA="$BACKSTOP_TMP/pg"
+  trap 'pg_stop "$BACKSTOP_PG_DATA"; rm -rf "$BACKSTOP_TMP"' EXIT
+  trap 'exit 130' INT TERM
+  chmod 755 "$BACKSTOP_TMP"
+  pg_prepare_dir "$BACKSTOP_PG_DATA"
+  BACKSTOP_PG_PORT="$(free_port)"
+  # Throwaway data: durability does not matter, speed does.
+  PG_FSYNC=off pg_init "$BACKSTOP_PG_DATA" "$BACKSTOP_PG_PORT"
+  pg_start "$BACKSTOP_PG_DATA"
+  pg_psql "$BACKSTOP_PG_DATA" "$BACKSTOP_PG_PORT" \
+    -c "CREATE ROLE backstop LOGIN CREATEDB" -c "CREATE DATABASE backstop_test OWNER backstop"
+}

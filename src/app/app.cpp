@@ -155,6 +155,7 @@ Status App::Start() {
   api::AddTelemetryRoutes(im.router, im.api);
   api::AddEscalationRoutes(im.router, im.api);
   api::AddActionRoutes(im.router, im.api);
+  api::AddApprovalRoutes(im.router, im.api);
 
   if (auto s = im.LoadThresholds(); !s) return s;
 

@@ -5,7 +5,7 @@
 
 #include "backstop/api/json_codec.hpp"
 #include "backstop/audit/audit_repository.hpp"
-#include "backstop/config/glob.hpp"
+#include "backstop/config/executor_match.hpp"
 #include "backstop/decision/summary.hpp"
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/store/decision_repository.hpp"
@@ -38,10 +38,8 @@ std::string ReasonsJson(const std::vector<decision::ReasonCode>& reasons) {
 }
 
 std::string ExecutorFor(const config::Config& config, const std::string& service) {
-  for (const auto& e : config.executors) {
-    if (config::GlobMatch(e.match, service)) return e.type;
-  }
-  return "none";
+  const auto* e = config::MatchExecutor(config, service);
+  return e != nullptr ? e->type : "none";
 }
 
 // What a committed decision changed, for the in-memory state and metrics.
@@ -314,6 +312,9 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   if (committed->kind == decision::DecisionKind::kNone) return;
   const std::string kind(decision::ToString(committed->kind));
   metrics_.CountDecision(kind);
+  if (committed->kind == decision::DecisionKind::kEscalate) {
+    for (auto r : committed->reasons) metrics_.CountEscalation(std::string(decision::ToString(r)));
+  }
   if (committed->kind != decision::DecisionKind::kHealthy) {
     metrics_.ObserveDecisionLatency(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - trigger).count());

@@ -88,7 +88,21 @@ Metrics::Metrics(const std::string& version)
                             .Name("backstop_decision_latency_seconds")
                             .Help("From the arrival of the telemetry that made a decision to its commit")
                             .Register(*registry_)
-                            .Add({}, kLatencyBuckets)) {
+                            .Add({}, kLatencyBuckets)),
+      escalations_(prometheus::BuildCounter()
+                       .Name("backstop_escalations_total")
+                       .Help("Escalations opened, counted once per reason they carry")
+                       .Register(*registry_)),
+      approvals_(prometheus::BuildCounter()
+                     .Name("backstop_approvals_total")
+                     .Help("Approve/reject calls by result (approved, recorded, rejected, or the refusal code)")
+                     .Register(*registry_)),
+      time_to_decision_(prometheus::BuildHistogram()
+                            .Name("backstop_escalation_time_to_decision_seconds")
+                            .Help("From an escalation's opening to its approval or rejection")
+                            .Register(*registry_)
+                            .Add({}, prometheus::Histogram::BucketBoundaries{
+                                         10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400})) {
   prometheus::BuildGauge()
       .Name("backstop_build_info")
       .Help("Backstop build information")
@@ -140,6 +154,12 @@ void Metrics::CountSamples(const std::string& result, std::int64_t n) {
 void Metrics::CountDecision(const std::string& decision) {
   decisions_.Add({{"decision", decision}}).Increment();
 }
+
+void Metrics::CountEscalation(const std::string& reason) {
+  escalations_.Add({{"reason", reason}}).Increment();
+}
+
+void Metrics::CountApproval(const std::string& result) { approvals_.Add({{"result", result}}).Increment(); }
 
 void Metrics::CountConflict(const std::string& kind) { conflicts_.Add({{"kind", kind}}).Increment(); }
 

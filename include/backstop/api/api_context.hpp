@@ -65,5 +65,6 @@ void AddDeploymentRoutes(http::Router& router, ApiContext& ctx);
 void AddTelemetryRoutes(http::Router& router, ApiContext& ctx);
 void AddEscalationRoutes(http::Router& router, ApiContext& ctx);
 void AddActionRoutes(http::Router& router, ApiContext& ctx);
+void AddApprovalRoutes(http::Router& router, ApiContext& ctx);
 
 }  // namespace backstop::api

@@ -46,6 +46,11 @@ class Metrics {
   void SetEscalationsPending(std::int64_t n) { escalations_pending_.Set(static_cast<double>(n)); }
   void ObserveDecisionLatency(double seconds) { decision_latency_.Observe(seconds); }
 
+  // Escalations and approvals.
+  void CountEscalation(const std::string& reason);
+  void CountApproval(const std::string& result);
+  void ObserveTimeToDecision(double seconds) { time_to_decision_.Observe(seconds); }
+
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& http_requests_;
@@ -65,6 +70,9 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& conflicts_;
   prometheus::Gauge& escalations_pending_;
   prometheus::Histogram& decision_latency_;
+  prometheus::Family<prometheus::Counter>& escalations_;
+  prometheus::Family<prometheus::Counter>& approvals_;
+  prometheus::Histogram& time_to_decision_;
 
   std::mutex audit_head_mutex_;
   prometheus::Gauge* audit_head_hash_ = nullptr;

@@ -1,0 +1,30 @@
+#include "backstop/approvals/approval_rules.hpp"
+
+#include <algorithm>
+
+namespace backstop::approvals {
+
+std::optional<Error> CheckDecision(const ApprovalFacts& f, Verdict verdict) {
+  if (f.escalation_state != "pending") {
+    return Error::Conflict(f.escalation_state, "the escalation is " + f.escalation_state);
+  }
+  if (f.expired_now) return Error::Conflict("expired", "the escalation expired unanswered");
+  // Separation of duties binds rejections too: keeping one's own degraded
+  // release is the same conflict of interest as approving its rollback.
+  if (f.actor == f.deployed_by || (f.triggered_by && f.actor == *f.triggered_by)) {
+    return Error::Forbidden("separation_of_duties",
+                            f.actor + " deployed or triggered this release and may not decide on it");
+  }
+  if (verdict == Verdict::kApprove &&
+      std::find(f.approvers.begin(), f.approvers.end(), f.actor) != f.approvers.end()) {
+    return Error::Conflict("already_approved", f.actor + " already approved this escalation");
+  }
+  const bool target_moved = f.proposes_rollback && f.release_previous_version != f.proposed_to_version;
+  if (!f.release_is_current || f.release_version != f.proposed_from_version || target_moved) {
+    return Error::Conflict("intent_changed",
+                           "the release or its rollback target changed since the escalation was opened");
+  }
+  return std::nullopt;
+}
+
+}  // namespace backstop::approvals

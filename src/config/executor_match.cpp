@@ -1,0 +1,14 @@
+#include "backstop/config/executor_match.hpp"
+
+#include "backstop/config/glob.hpp"
+
+namespace backstop::config {
+
+const ExecutorConfig* MatchExecutor(const Config& config, const std::string& service) {
+  for (const auto& e : config.executors) {
+    if (GlobMatch(e.match, service)) return &e;
+  }
+  return nullptr;
+}
+
+}  // namespace backstop::config

@@ -44,10 +44,12 @@ Result<Decided> DecideInTransaction(pqxx::connection& conn, const config::Config
                                     const std::string& actor, approvals::Verdict verdict,
                                     const std::optional<std::string>& comment) {
   pqxx::work tx(conn);
-  auto esc = store::EscalationRepository::Find(tx, id, /*for_update=*/true);
-  if (!esc) return Error::NotFound("no escalation " + id);
-  auto release = store::ReleaseRepository::Lock(tx, esc->release_id);
+  // Lock order: the release row, then the escalation row, then the audit head.
+  auto unlocked = store::EscalationRepository::Find(tx, id);
+  if (!unlocked) return Error::NotFound("no escalation " + id);
+  auto release = store::ReleaseRepository::Lock(tx, unlocked->release_id);
   if (!release) return Error::Internal("escalation without release");
+  auto esc = store::EscalationRepository::Find(tx, id, /*for_update=*/true);
   const pqxx::row facts_row = tx.exec_params1(
       "SELECT (SELECT expires_at <= now() FROM escalations WHERE id = $1), "
       "(SELECT id FROM releases WHERE service = $2 AND environment = $3 ORDER BY seq DESC LIMIT 1)",

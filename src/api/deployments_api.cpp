@@ -179,7 +179,6 @@ void PostDeployment(ApiContext& ctx, const http::RequestContext& rc, http::Respo
         pqxx::work tx(conn);
         auto out = store::ReleaseRepository::Register(tx, r, deployed_by);
         if (!out) return out.error();
-        for (const auto& old : out->superseded) store::EscalationRepository::SupersedePending(tx, old, deployed_by);
         ReleaseView view = LoadView(tx, out->release);
         tx.commit();
         return Registered{std::move(out).value(), std::move(view)};

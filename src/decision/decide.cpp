@@ -96,12 +96,15 @@ Decision Decide(const ReleaseFacts& release, const policy::ThresholdSet& thresho
                                               return now - decision.history.conflict_since.at(code) >= rules.breach_for;
                                             });
 
+  // DESIGN: "The release verdict is insufficient when a critical signal is
+  // insufficient or stale" — even if another breaches; a conflict still
+  // says more about trust than either.
   if (!evaluation.conflicts.empty()) {
     evaluation.verdict = Verdict::kConflict;
-  } else if (any_breach) {
-    evaluation.verdict = Verdict::kBreach;
   } else if (any_insufficient || any_stale) {
     evaluation.verdict = Verdict::kInsufficient;
+  } else if (any_breach) {
+    evaluation.verdict = Verdict::kBreach;
   } else {
     evaluation.verdict = Verdict::kPass;
   }

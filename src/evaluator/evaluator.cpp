@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backstop/api/json_codec.hpp"
+#include "backstop/app/threshold_loading.hpp"
 #include "backstop/audit/audit_repository.hpp"
 #include "backstop/config/executor_match.hpp"
 #include "backstop/decision/summary.hpp"
@@ -182,7 +183,15 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
     it->second.first_arrival.reset();
   }
   const store::Release& rel = snapshot_of.release;
-  const auto set = registry_.Find(rel.release_class, rel.thresholds_version);
+  auto set = registry_.Find(rel.release_class, rel.thresholds_version);
+  if (!set) {
+    // Another process may have loaded a newer version this one has not seen.
+    (void)pool_.Run<bool>([this](pqxx::connection& conn) -> Result<bool> {
+      app::RefreshRegistry(conn, registry_, metrics_);
+      return true;
+    });
+    set = registry_.Find(rel.release_class, rel.thresholds_version);
+  }
   if (!set) {
     spdlog::error("evaluator: release {} pins {} v{}, which is not loaded", rel.id, rel.release_class,
                   rel.thresholds_version);
@@ -221,7 +230,9 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
     if (!locked || !IsEvaluable(locked->status) || store::EscalationRepository::HasPending(tx, rel.id)) {
       return Committed{};
     }
-    const Mode mode = store::ModeRepository::Get(tx).mode;
+    // FOR SHARE: a concurrent switch to freeze waits for this decision or
+    // this decision sees the freeze; never a rollback after freeze answered.
+    const Mode mode = store::ModeRepository::GetForShare(tx).mode;
     // Two releases of a class deciding at once must not both take the last unit of budget.
     tx.exec_params("SELECT pg_advisory_xact_lock(hashtextextended('budget:' || $1 || '/' || $2, 0))",
                    locked->release_class, locked->environment);
@@ -335,7 +346,7 @@ void Evaluator::TickNow() {
   });
   if (mode.ok()) mode_.store(*mode);
   Reload();
-  windows_.SetRetention(registry_.MaxWindow() + kRetentionSlack);
+  windows_.SetRetention(registry_.MaxRetention() + kRetentionSlack);
   windows_.Prune(NowMicros());
   metrics_.SetSeriesActive(windows_.series_count());
   std::vector<std::pair<std::string, SteadyTime>> ids;
@@ -344,7 +355,16 @@ void Evaluator::TickNow() {
     const auto now = std::chrono::steady_clock::now();
     for (const auto& [id, a] : active_) ids.emplace_back(id, a.first_arrival.value_or(now));
   }
-  for (const auto& [id, trigger] : ids) EvaluateOne(id, trigger);
+  for (const auto& [id, trigger] : ids) EvaluateGuarded(id, trigger);
+}
+
+void Evaluator::EvaluateGuarded(const std::string& release_id, SteadyTime trigger) {
+  // One release's failure must not stop the others, nor the thread.
+  try {
+    EvaluateOne(release_id, trigger);
+  } catch (const std::exception& e) {
+    spdlog::error("evaluator: evaluating {} failed: {}", release_id, e.what());
+  }
 }
 
 void Evaluator::Loop() {
@@ -366,12 +386,16 @@ void Evaluator::Loop() {
       }
       dirty_.clear();
       lock.unlock();
-      for (const auto& [id, trigger] : work) EvaluateOne(id, trigger);
+      for (const auto& [id, trigger] : work) EvaluateGuarded(id, trigger);
       lock.lock();
     }
     if (std::chrono::steady_clock::now() >= next_tick) {
       lock.unlock();
-      TickNow();
+      try {
+        TickNow();
+      } catch (const std::exception& e) {
+        spdlog::error("evaluator: tick failed: {}", e.what());
+      }
       lock.lock();
       next_tick = std::chrono::steady_clock::now() + config_.evaluation_tick;
     }

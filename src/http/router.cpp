@@ -144,8 +144,8 @@ bool Router::Match(const Route& r, const std::vector<std::string>& segs,
   return true;
 }
 
-void Router::Add(RouteSpec spec) {
-  Route r{std::move(spec), {}};
+void Router::Add(RouteSpec spec, std::optional<std::chrono::milliseconds> timeout) {
+  Route r{std::move(spec), {}, timeout};
   r.segments = Split(r.spec.pattern);
   routes_.push_back(std::move(r));
 }
@@ -159,6 +159,16 @@ std::string Router::RouteLabel(const std::string& method, const std::string& pat
   return "unmatched";
 }
 
+std::optional<std::chrono::milliseconds> Router::RouteTimeout(const std::string& method,
+                                                             const std::string& path) const {
+  const auto segs = Split(path);
+  std::vector<std::string> params;
+  for (const auto& r : routes_) {
+    if (r.spec.method == method && Match(r, segs, params)) return r.timeout;
+  }
+  return std::nullopt;
+}
+
 void Router::Dispatch(Request request, Respond respond) const {
   const auto segs = Split(request.path);
   const Route* found = nullptr;
@@ -167,7 +177,7 @@ void Router::Dispatch(Request request, Respond respond) const {
   for (const auto& r : routes_) {
     std::vector<std::string> p;
     if (!Match(r, segs, p)) continue;
-    if (r.spec.method == request.method || (request.method == "HEAD" && r.spec.method == "GET")) {
+    if (r.spec.method == request.method) {
       if (found == nullptr) {
         found = &r;
         params = std::move(p);

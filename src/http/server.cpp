@@ -143,31 +143,43 @@ class Session : public std::enable_shared_from_this<Session> {
     route_label_ = shared_.router.RouteLabel(req.method, req.path);
     started_ = std::chrono::steady_clock::now();
     answered_ = false;
+    // Answers carry the number of the request they belong to: a handler
+    // that answers after its request timed out must not answer the next one.
+    const std::uint64_t seq = ++request_seq_;
     // No socket timeout while the handler runs; the request timer bounds it.
     stream_.expires_never();
 
-    timer_.expires_after(shared_.options.request_timeout);
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec2) {
+    timer_.expires_after(shared_.router.RouteTimeout(req.method, req.path).value_or(shared_.options.request_timeout));
+    timer_.async_wait([self = shared_from_this(), seq](beast::error_code ec2) {
       if (ec2) return;  // cancelled: the handler answered
-      self->Answer(ErrorResponse(Error::Unavailable("request timed out; retry later")));
+      self->Answer(seq, ErrorResponse(Error::Unavailable("request timed out; retry later")));
     });
 
     auto self = shared_from_this();
-    shared_.router.Dispatch(std::move(req), [self](Response r) {
+    shared_.router.Dispatch(std::move(req), [self, seq](Response r) {
       // Handlers answer from any thread; the strand serializes the answer.
       asio::post(self->stream_.get_executor(),
-                 [self, r = std::move(r)]() mutable { self->Answer(std::move(r)); });
+                 [self, seq, r = std::move(r)]() mutable { self->Answer(seq, std::move(r)); });
     });
   }
 
-  void Answer(Response r) {
-    if (answered_) return;  // the request timer or the handler came second
+  void Answer(std::uint64_t seq, Response r) {
+    if (seq != request_seq_ || answered_) return;  // the timer or the handler came second
     answered_ = true;
     timer_.cancel();
     Write(std::move(r), version_, route_label_, method_);
   }
 
-  void Write(Response r, unsigned version, const std::string& route, const std::string& method) {
+  // Methods outside the known set become "OTHER": labels stay bounded.
+  static std::string MethodLabel(const std::string& m) {
+    for (const char* known : {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"}) {
+      if (m == known) return m;
+    }
+    return "OTHER";
+  }
+
+  void Write(Response r, unsigned version, const std::string& route, const std::string& method_in) {
+    const std::string method = MethodLabel(method_in);
     if (shared_.metrics != nullptr) {
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
@@ -205,6 +217,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   bool close_after_write_ = false;
   bool answered_ = false;
+  std::uint64_t request_seq_ = 0;
   unsigned version_ = 11;
   std::string method_;
   std::string route_label_;

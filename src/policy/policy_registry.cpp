@@ -33,10 +33,12 @@ PolicyRegistry::SetPtr PolicyRegistry::Newest(const std::string& release_class) 
   return it->first.first == release_class ? it->second : nullptr;
 }
 
-Millis PolicyRegistry::MaxWindow() const {
+Millis PolicyRegistry::MaxRetention() const {
   std::shared_lock lock(mutex_);
   Millis max{0};
-  for (const auto& [key, set] : sets_) max = std::max(max, set->evaluation.window);
+  for (const auto& [key, set] : sets_) {
+    max = std::max(max, set->evaluation.window + set->evaluation.max_staleness);
+  }
   return max;
 }
 

@@ -89,8 +89,16 @@ DbPool::~DbPool() {
     leftover.swap(queue_);
   }
   cv_.notify_all();
-  for (auto& job : leftover) job.fail(Error::Unavailable("shutting down"));
+  for (auto& job : leftover) FailSafely(job, Error::Unavailable("shutting down"));
   for (auto& t : threads_) t.join();
+}
+
+void DbPool::FailSafely(Job& job, const Error& error) {
+  try {
+    job.fail(error);
+  } catch (const std::exception& e) {
+    spdlog::error("database job failure callback threw: {}", e.what());
+  }
 }
 
 void DbPool::Enqueue(Job job) {
@@ -103,7 +111,7 @@ void DbPool::Enqueue(Job job) {
     }
   }
   ++rejected_;
-  job.fail(Error::Unavailable("database pool saturated"));
+  FailSafely(job, Error::Unavailable("database pool saturated"));
 }
 
 DbPoolStats DbPool::Stats() const {
@@ -132,7 +140,7 @@ void DbPool::WorkerLoop(int index) {
     const auto now = std::chrono::steady_clock::now();
     if (now > job.deadline) {
       ++rejected_;
-      job.fail(Error::Unavailable("database request timed out"));
+      FailSafely(job, Error::Unavailable("database request timed out"));
       continue;
     }
     if (conn && !conn->is_open()) {
@@ -142,7 +150,7 @@ void DbPool::WorkerLoop(int index) {
     if (!conn) {
       if (now < next_connect_attempt) {
         ++rejected_;
-        job.fail(Error::Unavailable("database unavailable"));
+        FailSafely(job, Error::Unavailable("database unavailable"));
         continue;
       }
       try {
@@ -153,13 +161,19 @@ void DbPool::WorkerLoop(int index) {
         next_connect_attempt = std::chrono::steady_clock::now() + kReconnectBackoff;
         spdlog::warn("database pool connection {} failed: {}", index, e.what());
         ++rejected_;
-        job.fail(Error::Unavailable("database unavailable"));
+        FailSafely(job, Error::Unavailable("database unavailable"));
         continue;
       }
     }
     ++busy_;
     t_connection_suspect = false;
-    job.work(*conn);
+    // Work is guarded by RunGuarded; this catches what a completion
+    // callback throws, which must not end the worker thread (or the process).
+    try {
+      job.work(*conn);
+    } catch (const std::exception& e) {
+      spdlog::error("database job completion failed: {}", e.what());
+    }
     --busy_;
     if (t_connection_suspect || !conn->is_open()) {
       conn.reset();

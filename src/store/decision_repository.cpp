@@ -186,16 +186,28 @@ std::int64_t EscalationRepository::CountPending(pqxx::transaction_base& tx) {
 }
 
 std::vector<EscalationRow> EscalationRepository::ExpireDue(pqxx::work& tx) {
-  std::vector<EscalationRow> out;
-  const pqxx::result ids = tx.exec(
-      "UPDATE escalations SET state = 'expired', decided_at = now() "
-      "WHERE state = 'pending' AND expires_at <= now() RETURNING id, release_id");
-  for (const auto& r : ids) {
+  // Lock order everywhere: release row, then escalation row, then the audit
+  // chain head. So the releases of due escalations are locked first.
+  const pqxx::result due = tx.exec(
+      "SELECT e.id, e.release_id FROM escalations e WHERE e.state = 'pending' AND e.expires_at <= now() "
+      "ORDER BY e.release_id");
+  std::vector<std::pair<std::string, std::string>> expired;
+  for (const auto& r : due) {
     const std::string id = r[0].as<std::string>();
     const std::string release_id = r[1].as<std::string>();
+    tx.exec_params("SELECT 1 FROM releases WHERE id = $1 FOR UPDATE", release_id);
+    const pqxx::result updated = tx.exec_params(
+        "UPDATE escalations SET state = 'expired', decided_at = now() "
+        "WHERE id = $1 AND state = 'pending' AND expires_at <= now() RETURNING id",
+        id);
+    if (updated.empty()) continue;  // decided meanwhile
     // A fresh episode: if the release is still degraded, the next evaluation
     // asks again rather than letting an unanswered question stand.
     tx.exec_params0("UPDATE releases SET episode = episode + 1, updated_at = now() WHERE id = $1", release_id);
+    expired.emplace_back(id, release_id);
+  }
+  std::vector<EscalationRow> out;
+  for (const auto& [id, release_id] : expired) {
     boost::json::object payload{{"escalation_id", id}};
     audit::AuditRepository::Append(
         tx, audit::AuditEvent{"system", "escalation.expired", release_id, boost::json::serialize(payload)});
@@ -204,17 +216,12 @@ std::vector<EscalationRow> EscalationRepository::ExpireDue(pqxx::work& tx) {
   return out;
 }
 
-std::vector<std::string> EscalationRepository::SupersedePending(pqxx::work& tx, const std::string& release_id,
-                                                                const std::string& actor) {
+std::vector<std::string> EscalationRepository::SupersedePending(pqxx::work& tx, const std::string& release_id) {
   std::vector<std::string> out;
   for (const auto& r : tx.exec_params("UPDATE escalations SET state = 'superseded', decided_at = now() "
                                       "WHERE release_id = $1 AND state = 'pending' RETURNING id",
                                       release_id)) {
-    const std::string id = r[0].as<std::string>();
-    boost::json::object payload{{"escalation_id", id}};
-    audit::AuditRepository::Append(
-        tx, audit::AuditEvent{actor, "escalation.superseded", release_id, boost::json::serialize(payload)});
-    out.push_back(id);
+    out.push_back(r[0].as<std::string>());
   }
   return out;
 }

@@ -18,6 +18,11 @@ ModeState ModeRepository::Get(pqxx::transaction_base& tx) {
                    row[1].as<std::string>()};
 }
 
+ModeState ModeRepository::GetForShare(pqxx::work& tx) {
+  const pqxx::row row = tx.exec1("SELECT mode, updated_by FROM controller_mode FOR SHARE");
+  return ModeState{ParseMode(row[0].as<std::string>()).value_or(Mode::kFreeze), row[1].as<std::string>()};
+}
+
 Mode ModeRepository::Set(pqxx::work& tx, Mode mode, const std::string& actor) {
   const pqxx::row row = tx.exec1(kSelectForUpdate);
   // An unreadable stored mode is treated as freeze: the safe reading.

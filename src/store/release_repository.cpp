@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "backstop/audit/audit_repository.hpp"
+#include "backstop/store/decision_repository.hpp"
 
 namespace backstop::store {
 
@@ -55,12 +56,39 @@ Release FromRow(const pqxx::row& row) {
   return r;
 }
 
-// "Same body" means equal as JSON (key order and spacing do not matter).
+// JSON equality where numbers compare by value (50 equals 50.0) and
+// object key order does not matter.
+bool JsonEqual(const boost::json::value& a, const boost::json::value& b) {
+  if (a.is_number() && b.is_number()) return a.to_number<double>() == b.to_number<double>();
+  if (a.kind() != b.kind()) return false;
+  if (a.is_object()) {
+    const auto& oa = a.as_object();
+    const auto& ob = b.as_object();
+    if (oa.size() != ob.size()) return false;
+    for (const auto& kv : oa) {
+      const auto* other = ob.if_contains(kv.key());
+      if (other == nullptr || !JsonEqual(kv.value(), *other)) return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    const auto& xa = a.as_array();
+    const auto& xb = b.as_array();
+    if (xa.size() != xb.size()) return false;
+    for (std::size_t i = 0; i < xa.size(); ++i) {
+      if (!JsonEqual(xa[i], xb[i])) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
+// "Same body" means equal as JSON (key order, spacing and 50 vs 50.0 do not matter).
 bool SameJson(const std::string& a, const std::string& b) {
   boost::system::error_code ea, eb;
   const auto va = boost::json::parse(a, ea);
   const auto vb = boost::json::parse(b, eb);
-  return !ea && !eb && va == vb;
+  return !ea && !eb && JsonEqual(va, vb);
 }
 
 Result<RegisterOutcome> Replay(const Release& existing, const NewRelease& r) {
@@ -106,12 +134,23 @@ Result<RegisterOutcome> ReleaseRepository::Register(pqxx::work& tx, const NewRel
   }
   RegisterOutcome out;
   out.created = true;
+  // Row locks first (releases, then their escalations), audit appends last:
+  // the lock order every writer follows, so writers never deadlock.
+  std::vector<std::pair<std::string, std::vector<std::string>>> superseded;
   for (const auto& row : tx.exec_params(kSupersede, r.service, r.environment, r.id)) {
     const std::string old_id = row[0].as<std::string>();
     out.superseded.push_back(old_id);
+    superseded.emplace_back(old_id, EscalationRepository::SupersedePending(tx, old_id));
+  }
+  for (const auto& [old_id, escalations] : superseded) {
     boost::json::object payload{{"superseded_by", r.id}};
     audit::AuditRepository::Append(
         tx, audit::AuditEvent{deployed_by, "release.superseded", old_id, boost::json::serialize(payload)});
+    for (const auto& esc : escalations) {
+      boost::json::object p{{"escalation_id", esc}, {"superseded_by", r.id}};
+      audit::AuditRepository::Append(
+          tx, audit::AuditEvent{deployed_by, "escalation.superseded", old_id, boost::json::serialize(p)});
+    }
   }
   out.release = *Find(tx, r.id);
   boost::json::object payload{

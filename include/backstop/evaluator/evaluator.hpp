@@ -77,6 +77,7 @@ class Evaluator {
   void Loop();
   void Reload();
   void EvaluateOne(const std::string& release_id, SteadyTime trigger);
+  void EvaluateGuarded(const std::string& release_id, SteadyTime trigger);
   void Forget(const std::string& release_id);
 
   store::DbPool& pool_;

@@ -54,16 +54,20 @@ class Router {
  public:
   explicit Router(Authenticator& authenticator);
 
-  void Add(RouteSpec spec);
+  // `timeout` overrides http.request_timeout for this route.
+  void Add(RouteSpec spec, std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   void Dispatch(Request request, Respond respond) const;
 
   // Pattern of the route that would serve `path` (for metrics), or "unmatched".
   std::string RouteLabel(const std::string& method, const std::string& path) const;
+  // The route's own answer deadline, if it has one.
+  std::optional<std::chrono::milliseconds> RouteTimeout(const std::string& method, const std::string& path) const;
 
  private:
   struct Route {
     RouteSpec spec;
     std::vector<std::string> segments;
+    std::optional<std::chrono::milliseconds> timeout;
   };
   static std::vector<std::string> Split(const std::string& path);
   static bool Match(const Route& r, const std::vector<std::string>& segs,

@@ -26,8 +26,9 @@ class PolicyRegistry {
   SetPtr Newest(const std::string& release_class) const;
   std::size_t size() const;
 
-  // The largest evaluation window of any stored set (telemetry retention).
-  Millis MaxWindow() const;
+  // How long telemetry must be kept: the largest window + max_staleness of
+  // any stored set, so a silent series reads `stale`, not `insufficient`.
+  Millis MaxRetention() const;
 
  private:
   mutable std::shared_mutex mutex_;

@@ -77,6 +77,7 @@ class DbPool {
   };
 
   void Enqueue(Job job);
+  static void FailSafely(Job& job, const Error& error);
   void WorkerLoop(int index);
 
   const std::string database_url_;

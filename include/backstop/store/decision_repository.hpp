@@ -149,9 +149,9 @@ class EscalationRepository {
   // a new episode for their releases and audits each. Returns them.
   static std::vector<EscalationRow> ExpireDue(pqxx::work& tx);
 
-  // Supersedes the pending escalations of `release_id`, audited.
-  static std::vector<std::string> SupersedePending(pqxx::work& tx, const std::string& release_id,
-                                                   const std::string& actor);
+  // Supersedes the pending escalations of `release_id`; returns their ids
+  // (the caller audits them, after every row lock it needs).
+  static std::vector<std::string> SupersedePending(pqxx::work& tx, const std::string& release_id);
 };
 
 class ActionRepository {

@@ -18,6 +18,9 @@ struct ModeState {
 class ModeRepository {
  public:
   static ModeState Get(pqxx::transaction_base& tx);
+  // Reads the mode and holds a share lock on it until the transaction ends,
+  // so a mode change cannot commit in between.
+  static ModeState GetForShare(pqxx::work& tx);
   // Sets the mode and audits the change (only when it changes). Returns the previous mode.
   static Mode Set(pqxx::work& tx, Mode mode, const std::string& actor);
 };

@@ -647,3 +647,40 @@ TEST(DecideTest, WithoutAPreviousVersionOnlyTheAbsoluteBoundCanBreachAndTheTarge
 
 }  // namespace
 }  // namespace backstop::decision
+
+namespace backstop::decision {
+namespace {
+
+// DESIGN "Evidence before health": the verdict is insufficient when a
+// critical signal is insufficient or stale, even while another breaches.
+TEST(DecideVerdictTest, InsufficientCriticalSignalOutranksABreach) {
+  policy::ThresholdSet set;
+  set.release_class = "c";
+  set.version = 1;
+  set.reversibility = policy::Reversibility::kReversibleWithState;
+  set.automation = policy::Automation::kAuto;
+  set.evaluation.window = Millis(300000);
+  set.evaluation.min_samples = 3;
+  set.evaluation.breach_for = Millis(0);
+  policy::SignalRule errors;
+  errors.name = "errors";
+  errors.max = 0.05;
+  policy::SignalRule latency;
+  latency.name = "latency";
+  latency.max = 500;
+  set.signals = {errors, latency};
+  const TimePoint now = TimePoint(std::chrono::microseconds(1'800'000'000'000'000LL));
+  ReleaseFacts release{"r", "svc", "prod", "v2", std::string("v1"), 5, false, now - std::chrono::minutes(1)};
+  TelemetrySnapshot snapshot;
+  SeriesPair bad{"errors", "default", {}, {}};
+  for (int i = 0; i < 5; ++i) bad.canary.push_back({now - std::chrono::seconds(i), 0.5});
+  snapshot.series.push_back(bad);  // latency has no samples at all
+  const Decision d = Decide(release, set, snapshot, DecisionContext{now, Mode::kNormal, 0}, {});
+  EXPECT_EQ(d.evaluation.verdict, Verdict::kInsufficient);
+  EXPECT_EQ(d.kind, DecisionKind::kEscalate);
+  EXPECT_NE(std::find(d.reasons.begin(), d.reasons.end(), ReasonCode::kTelemetryInsufficient), d.reasons.end());
+  EXPECT_NE(std::find(d.reasons.begin(), d.reasons.end(), ReasonCode::kSignalBreach), d.reasons.end());
+}
+
+}  // namespace
+}  // namespace backstop::decision

@@ -6,7 +6,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "backstop/actions/outbox_worker.hpp"
 #include "backstop/api/api_context.hpp"
+#include "backstop/config/config_loader.hpp"
+#include "backstop/store/decision_repository.hpp"
 #include "backstop/app/threshold_loading.hpp"
 #include "backstop/evaluator/evaluator.hpp"
 #include "backstop/telemetry/window_store.hpp"
@@ -92,6 +95,11 @@ struct App::Impl {
       return store::ReleaseRepository::CountActive(tx);
     });
     if (active.ok()) metrics.SetReleasesActive(*active);
+    auto pending = pool->Run<std::int64_t>([](pqxx::connection& conn) -> Result<std::int64_t> {
+      pqxx::read_transaction tx(conn);
+      return store::ActionRepository::CountPending(tx);
+    });
+    if (pending.ok()) metrics.SetActionsPending(*pending);
   }
 
   // Loads thresholds_dir at start-up. Refuses to start only when no file is valid.
@@ -132,6 +140,7 @@ struct App::Impl {
   evaluator::Evaluator evaluator;
   api::ApiContext api;
   std::unique_ptr<http::Server> server;
+  std::unique_ptr<actions::OutboxWorker> worker;
 
   std::mutex mutex;
   std::condition_variable cv;
@@ -159,9 +168,21 @@ Status App::Start() {
 
   if (auto s = im.LoadThresholds(); !s) return s;
 
+  // Executors are built before serving: a webhook without its secret is a
+  // start-up error, not a surprise at the first rollback.
+  std::vector<std::shared_ptr<actions::Executor>> executors;
+  for (std::size_t i = 0; i < im.config.executors.size(); ++i) {
+    auto e = actions::MakeExecutor(im.config.executors[i], static_cast<int>(i), config::ProcessEnv());
+    if (!e) return e.error();
+    executors.push_back(*e);
+  }
+  im.worker = std::make_unique<actions::OutboxWorker>(*im.pool, im.registry, im.metrics, im.config,
+                                                      std::move(executors));
+
   im.server = std::make_unique<http::Server>(ServerOptionsFrom(im.config), im.router, &im.metrics);
   if (auto s = im.server->Start(); !s) return s;
   im.evaluator.Start();
+  im.worker->Start();
   im.background = std::thread([&im] { im.BackgroundLoop(); });
   spdlog::info("backstop {} serving on http://{}:{} (instance {})", BACKSTOP_VERSION,
                im.config.listen_host, im.server->port(), im.config.instance_id);
@@ -174,6 +195,7 @@ void App::Stop() {
   im.stopped = true;
   if (im.server) im.server->Shutdown();
   im.evaluator.Stop();
+  if (im.worker) im.worker->Stop();
   {
     std::lock_guard lock(im.mutex);
     im.stopping = true;

@@ -135,6 +135,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto it = msg.find(bhttp::field::authorization); it != msg.end()) {
       req.authorization = std::string(it->value());
     }
+    for (const auto& field : msg) {
+      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
     if (!ParseTarget(req.target, req.path, req.query)) {
       return Write(ErrorResponse(Error::InvalidInput("malformed request target")), version_,
                    "unmatched", req.method);

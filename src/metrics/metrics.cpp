@@ -102,7 +102,30 @@ Metrics::Metrics(const std::string& version)
                             .Help("From an escalation's opening to its approval or rejection")
                             .Register(*registry_)
                             .Add({}, prometheus::Histogram::BucketBoundaries{
-                                         10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400})) {
+                                         10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400})),
+      rollbacks_(prometheus::BuildCounter()
+                     .Name("backstop_rollbacks_total")
+                     .Help("Rollback actions finished, by who decided (auto, approval) and result")
+                     .Register(*registry_)),
+      action_attempts_(prometheus::BuildCounter()
+                           .Name("backstop_action_attempts_total")
+                           .Help("Executor attempts by executor and result (succeeded, retry, failed)")
+                           .Register(*registry_)),
+      action_duration_(prometheus::BuildHistogram()
+                           .Name("backstop_action_duration_seconds")
+                           .Help("Duration of one executor attempt")
+                           .Register(*registry_)
+                           .Add({}, kLatencyBuckets)),
+      stale_completions_(prometheus::BuildCounter()
+                             .Name("backstop_action_stale_completions_total")
+                             .Help("Attempt results dropped because the lease had been taken over")
+                             .Register(*registry_)
+                             .Add({})),
+      actions_pending_(prometheus::BuildGauge()
+                           .Name("backstop_actions_pending")
+                           .Help("Actions pending or running")
+                           .Register(*registry_)
+                           .Add({})) {
   prometheus::BuildGauge()
       .Name("backstop_build_info")
       .Help("Backstop build information")
@@ -160,6 +183,14 @@ void Metrics::CountEscalation(const std::string& reason) {
 }
 
 void Metrics::CountApproval(const std::string& result) { approvals_.Add({{"result", result}}).Increment(); }
+
+void Metrics::CountRollback(const std::string& decided_by, const std::string& result) {
+  rollbacks_.Add({{"decided_by", decided_by}, {"result", result}}).Increment();
+}
+
+void Metrics::CountActionAttempt(const std::string& executor, const std::string& result) {
+  action_attempts_.Add({{"executor", executor}, {"result", result}}).Increment();
+}
 
 void Metrics::CountConflict(const std::string& kind) { conflicts_.Add({{"kind", kind}}).Increment(); }
 

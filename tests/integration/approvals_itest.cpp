@@ -95,9 +95,9 @@ TEST_F(ApprovalsTest, SingleApprovalQueuesOneActionBoundToTheIntent) {
   EXPECT_EQ(actions[0].at("approvers").as_array()[0].as_string(), "sre-1");
   EXPECT_EQ(actions[0].at("from_version").as_string(), "v2");
   EXPECT_EQ(actions[0].at("to_version").as_string(), "v1");
-  EXPECT_EQ(Status("rel-1"), "rolling_back");
-  auto audit = ParseJson(server->Request("GET", "/v1/audit?release_id=rel-1&limit=1", admin).body);
-  EXPECT_EQ(audit.at("entries").as_array()[0].at("kind").as_string(), "escalation.approved");
+  EXPECT_TRUE(IsRollbackStatus(Status("rel-1")));
+  auto audit = ParseJson(server->Request("GET", "/v1/audit?release_id=rel-1", admin).body);
+  EXPECT_TRUE(HasAuditKind(audit, "escalation.approved"));
 }
 
 TEST_F(ApprovalsTest, DeployerAndTriggererMayNotApproveTheirOwnRelease) {

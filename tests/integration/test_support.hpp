@@ -107,3 +107,29 @@ http::ClientResponse PostDeployment(TestServer& server, const std::string& token
                                     const std::string& body);
 
 }  // namespace backstop::testing
+
+namespace backstop::testing {
+
+inline bool IsOneOf(std::string_view s, std::initializer_list<std::string_view> options) {
+  for (auto o : options) {
+    if (s == o) return true;
+  }
+  return false;
+}
+
+// A release whose rollback was decided: queued, running or done.
+inline bool IsRollbackStatus(std::string_view s) { return IsOneOf(s, {"rolling_back", "rolled_back"}); }
+
+}  // namespace backstop::testing
+
+namespace backstop::testing {
+
+// True when the audit answer's entries include one of `kind`.
+inline bool HasAuditKind(const boost::json::value& audit_answer, std::string_view kind) {
+  for (const auto& e : audit_answer.at("entries").as_array()) {
+    if (e.at("kind").as_string() == kind) return true;
+  }
+  return false;
+}
+
+}  // namespace backstop::testing

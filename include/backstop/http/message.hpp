@@ -19,9 +19,12 @@ struct Request {
   std::string body;
   std::string content_type;
   std::string authorization;
+  std::vector<std::pair<std::string, std::string>> headers;  // every header, as received
 
   // The first value of a query parameter, if present.
   std::optional<std::string> Query(std::string_view name) const;
+  // A header's value (case-insensitive name), if present.
+  std::optional<std::string> Header(std::string_view name) const;
 };
 
 struct Response {

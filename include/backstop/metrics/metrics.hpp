@@ -51,6 +51,13 @@ class Metrics {
   void CountApproval(const std::string& result);
   void ObserveTimeToDecision(double seconds) { time_to_decision_.Observe(seconds); }
 
+  // Rollback execution.
+  void CountRollback(const std::string& decided_by, const std::string& result);
+  void CountActionAttempt(const std::string& executor, const std::string& result);
+  void ObserveActionDuration(double seconds) { action_duration_.Observe(seconds); }
+  void CountStaleCompletion() { stale_completions_.Increment(); }
+  void SetActionsPending(std::int64_t n) { actions_pending_.Set(static_cast<double>(n)); }
+
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& http_requests_;
@@ -73,6 +80,11 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& escalations_;
   prometheus::Family<prometheus::Counter>& approvals_;
   prometheus::Histogram& time_to_decision_;
+  prometheus::Family<prometheus::Counter>& rollbacks_;
+  prometheus::Family<prometheus::Counter>& action_attempts_;
+  prometheus::Histogram& action_duration_;
+  prometheus::Counter& stale_completions_;
+  prometheus::Gauge& actions_pending_;
 
   std::mutex audit_head_mutex_;
   prometheus::Gauge* audit_head_hash_ = nullptr;

@@ -1,0 +1,106 @@
+#include "backstop/actions/delivery.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <boost/json.hpp>
+
+#include "backstop/common/sha256.hpp"
+
+namespace backstop::actions {
+
+std::string WebhookBody(const ActionRequest& a) {
+  boost::json::array approvers;
+  for (const auto& x : a.approvers) approvers.emplace_back(x);
+  boost::json::array reasons;
+  for (const auto& x : a.reasons) reasons.emplace_back(x);
+  boost::json::object body;
+  body["action_id"] = a.action_id;
+  body["release_id"] = a.release_id;
+  body["service"] = a.service;
+  body["environment"] = a.environment;
+  body["from_version"] = a.from_version;
+  body["to_version"] = a.to_version ? boost::json::value(*a.to_version) : nullptr;
+  body["decided_by"] = a.decided_by;
+  body["approvers"] = std::move(approvers);
+  body["reasons"] = std::move(reasons);
+  return boost::json::serialize(body);
+}
+
+std::string SignatureHeader(const std::string& secret, std::int64_t unix_seconds, const std::string& body) {
+  const std::string t = std::to_string(unix_seconds);
+  return "t=" + t + ",v1=" + HmacSha256Hex(secret, t + "." + body);
+}
+
+Outcome ClassifyHttpStatus(int status) {
+  if (status >= 200 && status < 300) return Outcome::kSucceeded;
+  if (status == 408 || status == 429 || status >= 500) return Outcome::kRetry;
+  return Outcome::kFailed;
+}
+
+Millis BackoffDelay(int attempt, double random01) {
+  constexpr std::int64_t kBaseMs = 200;
+  constexpr std::int64_t kCapMs = 30000;
+  std::int64_t ceiling = kBaseMs;
+  for (int i = 1; i < attempt && ceiling < kCapMs; ++i) ceiling *= 2;
+  ceiling = std::min(ceiling, kCapMs);
+  const double r = std::clamp(random01, 0.0, 1.0);
+  return Millis(static_cast<std::int64_t>(std::floor(r * static_cast<double>(ceiling))));
+}
+
+std::vector<std::string> ExpandArgv(const std::vector<std::string>& argv_template, const ActionRequest& a) {
+  const std::pair<const char*, std::string> values[] = {
+      {"{service}", a.service},           {"{environment}", a.environment},
+      {"{from_version}", a.from_version}, {"{to_version}", a.to_version.value_or("")},
+      {"{action_id}", a.action_id},       {"{release_id}", a.release_id},
+  };
+  std::vector<std::string> out;
+  for (const auto& element : argv_template) {
+    std::string expanded;
+    std::size_t i = 0;
+    while (i < element.size()) {
+      bool replaced = false;
+      if (element[i] == '{') {
+        for (const auto& [key, value] : values) {
+          const std::string_view k(key);
+          if (element.compare(i, k.size(), k) == 0) {
+            expanded += value;  // inserted verbatim; never re-scanned
+            i += k.size();
+            replaced = true;
+            break;
+          }
+        }
+      }
+      if (!replaced) expanded += element[i++];
+    }
+    out.push_back(std::move(expanded));
+  }
+  return out;
+}
+
+std::optional<HttpUrl> ParseHttpUrl(const std::string& url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.rfind(kScheme, 0) != 0) return std::nullopt;
+  const std::string rest = url.substr(kScheme.size());
+  const auto slash = rest.find('/');
+  const std::string authority = rest.substr(0, slash);
+  HttpUrl out;
+  out.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  const auto colon = authority.rfind(':');
+  if (colon != std::string::npos) {
+    const std::string port = authority.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    const int p = std::stoi(port);
+    if (p < 1 || p > 65535) return std::nullopt;
+    out.port = static_cast<std::uint16_t>(p);
+    out.host = authority.substr(0, colon);
+  } else {
+    out.host = authority;
+  }
+  if (out.host.empty()) return std::nullopt;
+  return out;
+}
+
+}  // namespace backstop::actions

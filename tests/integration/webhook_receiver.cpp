@@ -1,0 +1,74 @@
+#include "webhook_receiver.hpp"
+
+#include <stdexcept>
+#include <thread>
+
+namespace backstop::testing {
+
+WebhookReceiver::WebhookReceiver() : router_(auth_) {
+  router_.Add({"POST", "/rollback", {}, http::BodyPolicy::kRequiredJson,
+               [this](const http::RequestContext& rc, http::Respond respond) {
+                 Reply reply;
+                 {
+                   std::lock_guard lock(mutex_);
+                   if (!script_.empty()) {
+                     reply = script_.front();
+                     script_.pop_front();
+                   } else {
+                     reply = otherwise_;
+                   }
+                   received_.push_back(Received{rc.request.body, rc.request.Header("Idempotency-Key").value_or(""),
+                                                rc.request.Header("X-Backstop-Signature").value_or(""),
+                                                rc.request.content_type, std::chrono::system_clock::now(),
+                                                reply.status});
+                 }
+                 // Delays run off the I/O threads so one slow answer blocks nothing else.
+                 ++*answering_;
+                 std::thread([reply, respond = std::move(respond), answering = answering_] {
+                   std::this_thread::sleep_for(reply.delay);
+                   respond(http::JsonResponse(reply.status, R"({"ok":true})"));
+                   --*answering;
+                 }).detach();
+               }});
+  http::ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.threads = 2;
+  o.request_timeout = std::chrono::milliseconds(120000);
+  o.shutdown_timeout = std::chrono::milliseconds(2000);
+  server_ = std::make_unique<http::Server>(o, router_, nullptr);
+  if (auto s = server_->Start(); !s) throw std::runtime_error(s.error().message);
+}
+
+WebhookReceiver::~WebhookReceiver() {
+  // Delayed answers must be out before the server goes (bounded wait).
+  for (int i = 0; i < 3000 && answering_->load() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  server_->Shutdown();
+}
+
+void WebhookReceiver::Script(std::vector<Reply> replies, Reply otherwise) {
+  std::lock_guard lock(mutex_);
+  script_.assign(replies.begin(), replies.end());
+  otherwise_ = otherwise;
+}
+
+std::vector<WebhookReceiver::Received> WebhookReceiver::received() const {
+  std::lock_guard lock(mutex_);
+  return received_;
+}
+
+bool WebhookReceiver::AwaitCount(std::size_t n, std::chrono::milliseconds limit) const {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(mutex_);
+      if (received_.size() >= n) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+}  // namespace backstop::testing

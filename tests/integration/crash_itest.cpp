@@ -1,0 +1,221 @@
+// Crash safety with the real binary: SIGKILL mid-flight and a paused
+// (SIGSTOP) worker whose lease is taken over.
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "backstop/common/sha256.hpp"
+#include "backstop/store/token_repository.hpp"
+#include "process.hpp"
+#include "test_support.hpp"
+#include "webhook_receiver.hpp"
+
+namespace backstop::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+constexpr const char* kSecret = "crash-test-secret";
+
+// One real `backstop serve` process writing its log to a file.
+class BackstopProcess {
+ public:
+  BackstopProcess(const std::string& config_path, const std::string& log_path)
+      : log_path_(log_path),
+        child_(std::make_unique<ChildProcess>(
+            std::vector<std::string>{BACKSTOP_BINARY, "serve", "--config", config_path},
+            std::vector<std::string>{"BACKSTOP_DATABASE_URL=", "BACKSTOP_LISTEN=",
+                                     std::string("BACKSTOP_CRASH_SECRET=") + kSecret},
+            log_path)) {}
+
+  // Waits (bounded) for the "serving on" line written after this process started.
+  std::uint16_t AwaitPort(std::size_t skip_lines_before) {
+    static const std::regex kServing(R"(serving on http://127\.0\.0\.1:(\d+))");
+    for (int i = 0; i < 200; ++i) {
+      std::ifstream in(log_path_);
+      std::string line;
+      std::size_t n = 0;
+      while (std::getline(in, line)) {
+        if (n++ < skip_lines_before) continue;
+        std::smatch m;
+        if (std::regex_search(line, m, kServing)) return static_cast<std::uint16_t>(std::stoi(m[1].str()));
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "backstop did not start; log: " << log_path_;
+    return 0;
+  }
+  ChildProcess& child() { return *child_; }
+
+ private:
+  std::string log_path_;
+  std::unique_ptr<ChildProcess> child_;
+};
+
+std::size_t LineCount(const std::string& path) {
+  std::ifstream in(path);
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
+class CrashTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    scratch = fs::temp_directory_path() / ("backstop-crash-" + RandomHex(6));
+    fs::create_directories(scratch / "thresholds");
+    std::ofstream(scratch / "thresholds" / "web.yaml")
+        << "release_class: web\nversion: 1\nreversibility: reversible_with_state\nautomation: auto\n"
+           "evaluation:\n  window: 5m\n  min_samples: 5\n  breach_for: 0s\n  duration: 1h\n"
+           "signals:\n  - name: http_5xx_ratio\n    max: 0.05\n";
+    log = (scratch / "backstop.log").string();
+  }
+  void TearDown() override { fs::remove_all(scratch); }
+
+  std::string WriteConfig(const std::string& instance_id, const std::string& timeout) {
+    const std::string path = (scratch / (instance_id + ".yaml")).string();
+    std::ofstream(path) << "listen: 127.0.0.1:0\n"
+                        << "database_url: " << db.url() << "\n"
+                        << "migrations_dir: " << SourcePath("migrations") << "\n"
+                        << "thresholds_dir: " << (scratch / "thresholds").string() << "\n"
+                        << "evaluation_tick: 100ms\n"
+                        << "instance_id: " << instance_id << "\n"
+                        << "executors:\n  - match: \"*\"\n    type: webhook\n    url: " << receiver.url() << "\n"
+                        << "    secret_env: BACKSTOP_CRASH_SECRET\n    timeout: " << timeout << "\n"
+                        << "    max_attempts: 5\n";
+    return path;
+  }
+
+  std::string Token(const std::string& name, Role role) {
+    auto conn = db.Connect();
+    pqxx::work tx(*conn);
+    auto t = store::TokenRepository::Create(tx, name, role, "test");
+    tx.commit();
+    return *t;
+  }
+
+  void Breach(std::uint16_t port, const std::string& token) {
+    http::HttpClient client("127.0.0.1", port);
+    const std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + token},
+                                                             {"Content-Type", "application/json"}};
+    auto d = client.Send({"POST", "/v1/deployments", h,
+                          R"({"id":"rel-1","service":"checkout","environment":"prod","version":"v2",)"
+                          R"("previous_version":"v1","release_class":"web","traffic_percent":10})"});
+    ASSERT_TRUE(d.ok());
+    ASSERT_EQ(d->status, 201) << d->body;
+    std::string body = R"({"samples":[)";
+    for (int i = 0; i < 8; ++i) {
+      body += std::string(i ? "," : "") +
+              R"({"service":"checkout","environment":"prod","version":"v2","signal":"http_5xx_ratio","value":0.5})";
+    }
+    auto t = client.Send({"POST", "/v1/telemetry", h, body + "]}"});
+    ASSERT_TRUE(t.ok());
+    ASSERT_EQ(t->status, 202);
+  }
+
+  // (state, attempts) of the release's action, polled until final or the limit.
+  std::pair<std::string, int> AwaitFinal(std::chrono::milliseconds limit) {
+    auto conn = db.Connect();
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    std::pair<std::string, int> last{"none", 0};
+    while (std::chrono::steady_clock::now() < deadline) {
+      pqxx::read_transaction tx(*conn);
+      auto r = tx.exec("SELECT state, attempts FROM actions WHERE release_id = 'rel-1'");
+      if (!r.empty()) {
+        last = {r[0][0].as<std::string>(), r[0][1].as<int>()};
+        if (last.first == "succeeded" || last.first == "failed") return last;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return last;
+  }
+
+  fs::path scratch;
+  std::string log;
+  TestDatabase db;
+  WebhookReceiver receiver;
+};
+
+TEST_F(CrashTest, KilledMidFlightTheRestartFinishesTheActionWithTheSameKey) {
+  // The first delivery hangs (the receiver answers 200 only after 3 s); the
+  // process is killed while it waits, so that 2xx never reaches a commit.
+  receiver.Script({{200, 3000ms}}, {200, 0ms});
+  const std::string config = WriteConfig("node-a", "10s");
+  const std::string token = Token("ci-bot", Role::kDeployer);
+  {
+    BackstopProcess first(config, log);
+    const auto port = first.AwaitPort(0);
+    ASSERT_NE(port, 0);
+    Breach(port, token);
+    ASSERT_TRUE(receiver.AwaitCount(1, 20s));
+    first.child().Signal(SIGKILL);
+    first.child().Wait(10s);
+  }
+  // Same instance_id: its own leases are reclaimed at once on start-up.
+  BackstopProcess second(config, log);
+  ASSERT_NE(second.AwaitPort(LineCount(log)), 0);
+  const auto [state, attempts] = AwaitFinal(30s);
+  EXPECT_EQ(state, "succeeded");
+  EXPECT_EQ(attempts, 2);
+  const auto got = receiver.received();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].idempotency_key, got[1].idempotency_key);  // the repeat carries the same key
+  second.child().Signal(SIGTERM);
+  EXPECT_EQ(second.child().Wait(20s), 0);
+}
+
+TEST_F(CrashTest, PausedWorkerPastItsLeaseChangesNothingWhenItResumes) {
+  // Executor timeout 1 s: the lease is 11 s. The first delivery hangs.
+  receiver.Script({{200, 20000ms}}, {200, 0ms});
+  const std::string token = Token("ci-bot", Role::kDeployer);
+  BackstopProcess paused(WriteConfig("node-a", "1s"), log);
+  const auto port = paused.AwaitPort(0);
+  ASSERT_NE(port, 0);
+  Breach(port, token);
+  ASSERT_TRUE(receiver.AwaitCount(1, 20s));
+  paused.child().Signal(SIGSTOP);
+
+  // Another process takes the action over once the lease has expired.
+  auto c = TestConfig(db.url());
+  c.thresholds_dir = (scratch / "thresholds").string();
+  c.instance_id = "node-b";
+  config::ExecutorConfig e;
+  e.type = "webhook";
+  e.url = receiver.url();
+  e.secret_env = "BACKSTOP_CRASH_SECRET";
+  e.timeout = Millis(1000);
+  c.executors = {e};
+  ::setenv("BACKSTOP_CRASH_SECRET", kSecret, 1);
+  app::App other(c);
+  ASSERT_TRUE(other.Start().ok());
+  const auto [state, attempts] = AwaitFinal(30s);
+  EXPECT_EQ(state, "succeeded");
+  EXPECT_EQ(attempts, 2);
+
+  paused.child().Signal(SIGCONT);
+  // The resumed worker's attempt 1 completes late; its fenced write matches nothing.
+  std::this_thread::sleep_for(3s);
+  auto conn = db.Connect();
+  pqxx::read_transaction tx(*conn);
+  const auto row = tx.exec1("SELECT state, attempts, lease_owner FROM actions WHERE release_id = 'rel-1'");
+  EXPECT_EQ(row[0].as<std::string>(), "succeeded");
+  EXPECT_EQ(row[1].as<int>(), 2);
+  EXPECT_TRUE(row[2].is_null());
+  http::HttpClient client("127.0.0.1", port);
+  auto metrics = client.Send({"GET", "/metrics", {}, ""});
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("backstop_action_stale_completions_total 1"), std::string::npos);
+  other.Stop();
+  paused.child().Signal(SIGTERM);
+  EXPECT_EQ(paused.child().Wait(20s), 0);
+}
+
+}  // namespace
+}  // namespace backstop::testing

@@ -8,6 +8,7 @@
 #include "backstop/audit/audit_repository.hpp"
 #include "backstop/config/executor_match.hpp"
 #include "backstop/decision/summary.hpp"
+#include "backstop/decision/verification.hpp"
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/store/decision_repository.hpp"
 #include "backstop/store/mode_repository.hpp"
@@ -356,6 +357,85 @@ void Evaluator::TickNow() {
     for (const auto& [id, a] : active_) ids.emplace_back(id, a.first_arrival.value_or(now));
   }
   for (const auto& [id, trigger] : ids) EvaluateGuarded(id, trigger);
+  VerifyRollbacks();
+}
+
+void Evaluator::VerifyRollbacks() {
+  auto rolled_back = pool_.Run<std::vector<store::Release>>(
+      [this](pqxx::connection& conn) -> Result<std::vector<store::Release>> {
+        pqxx::read_transaction tx(conn);
+        return store::ReleaseRepository::ListRolledBackWithin(tx, registry_.MaxRetention());
+      });
+  if (!rolled_back.ok()) return;
+  std::set<std::string> seen;
+  for (const auto& rel : *rolled_back) {
+    const auto set = registry_.Find(rel.release_class, rel.thresholds_version);
+    if (!set || !rel.previous_version) continue;
+    const TimePoint now = NowMicros();
+    if (now - rel.updated_at > set->evaluation.window) continue;  // verified for a whole window
+    seen.insert(rel.id);
+    // The restored version is evaluated on its own: it is its own baseline.
+    decision::ReleaseFacts restored = FactsOf(rel);
+    restored.version = *rel.previous_version;
+    restored.previous_version.reset();
+    decision::TelemetrySnapshot telemetry;
+    for (const auto& signal : set->signals) {
+      for (auto& p : windows_.Snapshot(rel.service, rel.environment, signal.name, restored.version, std::nullopt)) {
+        telemetry.series.push_back(std::move(p));
+      }
+    }
+    std::optional<TimePoint> since;
+    if (auto it = verify_breach_since_.find(rel.id); it != verify_breach_since_.end()) since = it->second;
+    const auto result = decision::VerifyRollback(restored, *set, telemetry, now, since);
+    if (result.breach_since) {
+      verify_breach_since_[rel.id] = *result.breach_since;
+    } else {
+      verify_breach_since_.erase(rel.id);
+    }
+    if (!result.ineffective) continue;
+    decision::Evaluation evaluation;
+    evaluation.signals = result.signals;
+    evaluation.verdict = decision::Verdict::kBreach;
+    evaluation.evaluated_at = now;
+    const std::string evidence = boost::json::serialize(api::EvaluationToJson(evaluation));
+    auto opened = pool_.Run<bool>([&](pqxx::connection& conn) -> Result<bool> {
+      pqxx::work tx(conn);
+      auto locked = store::ReleaseRepository::Lock(tx, rel.id);
+      if (!locked || locked->status != store::kStatusRolledBack) return false;
+      const bool asked = !tx.exec_params("SELECT 1 FROM escalations WHERE release_id = $1 "
+                                         "AND reasons::text LIKE '%rollback.ineffective%'",
+                                         rel.id)
+                              .empty();
+      if (asked) return false;  // once per release
+      store::NewEscalation e;
+      e.release_id = rel.id;
+      e.service = rel.service;
+      e.environment = rel.environment;
+      e.release_class = rel.release_class;
+      e.proposed_type = "contain";  // nothing left to roll back to: a human investigates
+      e.from_version = rel.version;
+      e.reasons = R"(["rollback.ineffective"])";
+      e.evidence = evidence;
+      e.summary = rel.service + " " + *rel.previous_version + " in " + rel.environment +
+                  ": still degraded after the rollback from " + rel.version + " — the cause is elsewhere";
+      e.required_approvals = set->RequiredApprovals();
+      e.ttl = set->approval_ttl;
+      const auto esc = store::EscalationRepository::Open(tx, e);
+      audit::AuditRepository::Append(
+          tx, audit::AuditEvent{"system", "escalation.opened", rel.id,
+                                boost::json::serialize(boost::json::object{
+                                    {"escalation_id", esc.id}, {"reasons", boost::json::array{"rollback.ineffective"}}})});
+      tx.commit();
+      return true;
+    });
+    if (opened.ok() && *opened) {
+      metrics_.CountEscalation("rollback.ineffective");
+      spdlog::warn("evaluator: rollback of {} looks ineffective; escalated", rel.id);
+    }
+  }
+  for (auto it = verify_breach_since_.begin(); it != verify_breach_since_.end();) {
+    it = seen.count(it->first) ? std::next(it) : verify_breach_since_.erase(it);
+  }
 }
 
 void Evaluator::EvaluateGuarded(const std::string& release_id, SteadyTime trigger) {

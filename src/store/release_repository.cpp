@@ -225,6 +225,17 @@ std::vector<Release> ReleaseRepository::ListEvaluable(pqxx::transaction_base& tx
   return out;
 }
 
+std::vector<Release> ReleaseRepository::ListRolledBackWithin(pqxx::transaction_base& tx, Millis since) {
+  std::vector<Release> out;
+  for (const auto& row : tx.exec_params(std::string("SELECT ") + kColumns +
+                                            " FROM releases WHERE status = 'rolled_back' "
+                                            "AND updated_at > now() - $1 * interval '1 millisecond' ORDER BY seq",
+                                        static_cast<std::int64_t>(since.count()))) {
+    out.push_back(FromRow(row));
+  }
+  return out;
+}
+
 std::optional<Release> ReleaseRepository::Lock(pqxx::work& tx, const std::string& id) {
   const pqxx::result r =
       tx.exec_params(std::string("SELECT ") + kColumns + " FROM releases WHERE id = $1 FOR UPDATE", id);

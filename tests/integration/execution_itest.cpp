@@ -250,6 +250,50 @@ TEST_F(ExecutionTest, MissingWebhookSecretIsAStartUpError) {
   app.Stop();
 }
 
+TEST_F(ExecutionTest, RestoredVersionStillBreachingEscalatesRollbackIneffective) {
+  Start({Webhook(receiver)});
+  BreachRelease();
+  ASSERT_EQ(AwaitActionFinal("rel-1").at("state").as_string(), "succeeded");
+  ASSERT_EQ(Status("rel-1"), "rolled_back");
+  // The restored version v1 is just as bad: the cause was elsewhere.
+  std::string body = R"({"samples":[)";
+  for (int i = 0; i < 8; ++i) {
+    body += std::string(i ? "," : "") +
+            R"({"service":"checkout","environment":"prod","version":"v1","signal":"http_5xx_ratio","value":0.5})";
+  }
+  ASSERT_EQ(server->Request("POST", "/v1/telemetry", deployer, body + "]}").status, 202);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  boost::json::array escalations;
+  while (escalations.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+    escalations = ParseJson(server->Request("GET", "/v1/escalations?release_id=rel-1", admin).body)
+                      .at("escalations").as_array();
+  }
+  ASSERT_EQ(escalations.size(), 1u);
+  EXPECT_EQ(escalations[0].at("reasons").as_array()[0].as_string(), "rollback.ineffective");
+  EXPECT_EQ(escalations[0].at("proposed_action").at("type").as_string(), "contain");
+  std::this_thread::sleep_for(400ms);  // asked once, not on every tick
+  EXPECT_EQ(ParseJson(server->Request("GET", "/v1/escalations?release_id=rel-1", admin).body)
+                .at("escalations").as_array().size(),
+            1u);
+}
+
+TEST_F(ExecutionTest, HealthyRestoredVersionRaisesNothing) {
+  Start({Webhook(receiver)});
+  BreachRelease();
+  ASSERT_EQ(AwaitActionFinal("rel-1").at("state").as_string(), "succeeded");
+  std::string body = R"({"samples":[)";
+  for (int i = 0; i < 8; ++i) {
+    body += std::string(i ? "," : "") +
+            R"({"service":"checkout","environment":"prod","version":"v1","signal":"http_5xx_ratio","value":0.001})";
+  }
+  ASSERT_EQ(server->Request("POST", "/v1/telemetry", deployer, body + "]}").status, 202);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(ParseJson(server->Request("GET", "/v1/escalations?release_id=rel-1", admin).body)
+                  .at("escalations").as_array().empty());
+  EXPECT_EQ(Status("rel-1"), "rolled_back");
+}
+
 // Fifty queued actions, two Backstop processes: each action runs exactly once.
 TEST_F(ExecutionTest, TwoProcessesCompleteEachActionExactlyOnce) {
   Start({Webhook(receiver)});

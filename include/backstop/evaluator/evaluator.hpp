@@ -79,6 +79,7 @@ class Evaluator {
   void EvaluateOne(const std::string& release_id, SteadyTime trigger);
   void EvaluateGuarded(const std::string& release_id, SteadyTime trigger);
   void Forget(const std::string& release_id);
+  void VerifyRollbacks();
 
   store::DbPool& pool_;
   policy::PolicyRegistry& registry_;
@@ -92,6 +93,7 @@ class Evaluator {
   std::map<std::pair<std::string, std::string>, std::set<std::string>> by_service_env_;
   std::set<std::string> dirty_;
   std::map<std::string, decision::Evaluation> finished_;  // last evaluation of releases that left
+  std::map<std::string, TimePoint> verify_breach_since_;   // post-rollback verification holds
   std::atomic<Mode> mode_{Mode::kNormal};  // refreshed each tick; the commit reads the database's
   bool stopping_ = false;
   std::thread thread_;

@@ -7,6 +7,7 @@
 
 #include <pqxx/pqxx>
 
+#include "backstop/common/duration.hpp"
 #include "backstop/common/result.hpp"
 #include "backstop/common/time_format.hpp"
 
@@ -101,6 +102,9 @@ class ReleaseRepository {
 
   // Releases the evaluator looks at: evaluating or escalated.
   static std::vector<Release> ListEvaluable(pqxx::transaction_base& tx);
+
+  // Releases rolled back within `since` (database clock), for post-rollback verification.
+  static std::vector<Release> ListRolledBackWithin(pqxx::transaction_base& tx, Millis since);
 
   // Locks the release row for a decision (FOR UPDATE).
   static std::optional<Release> Lock(pqxx::work& tx, const std::string& id);

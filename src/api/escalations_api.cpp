@@ -109,6 +109,23 @@ void ListActions(ApiContext& ctx, const http::RequestContext& rc, http::Respond 
       });
 }
 
+void GetAction(ApiContext& ctx, const http::RequestContext& rc, http::Respond respond) {
+  const std::string id = rc.params.at(0);
+  if (!IsValidIdentifier(id)) return respond(http::ErrorResponse(Error::NotFound("no action " + id)));
+  RunDb<store::ActionRow>(
+      ctx, std::move(respond),
+      [id](pqxx::connection& conn) -> Result<store::ActionRow> {
+        pqxx::read_transaction tx(conn);
+        auto a = store::ActionRepository::Find(tx, id);
+        if (!a) return Error::NotFound("no action " + id);
+        return *a;
+      },
+      [](store::ActionRow& a) {
+        boost::json::object body{{"action", ActionToJson(a)}};
+        return http::JsonResponse(200, Serialize(body));
+      });
+}
+
 }  // namespace
 
 void AddEscalationRoutes(http::Router& router, ApiContext& ctx) {
@@ -126,6 +143,10 @@ void AddActionRoutes(http::Router& router, ApiContext& ctx) {
   router.Add({"GET", "/v1/actions", kReaders, http::BodyPolicy::kNone,
               [&ctx](const http::RequestContext& rc, http::Respond respond) {
                 ListActions(ctx, rc, std::move(respond));
+              }});
+  router.Add({"GET", "/v1/actions/{id}", kReaders, http::BodyPolicy::kNone,
+              [&ctx](const http::RequestContext& rc, http::Respond respond) {
+                GetAction(ctx, rc, std::move(respond));
               }});
 }
 

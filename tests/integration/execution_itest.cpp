@@ -136,6 +136,10 @@ TEST_F(ExecutionTest, WebhookIsSignedCarriesTheIdempotencyKeyAndRollsBack) {
   EXPECT_EQ(Status("rel-1"), "rolled_back");
   auto audit = ParseJson(server->Request("GET", "/v1/audit?release_id=rel-1&limit=1", admin).body);
   EXPECT_EQ(audit.at("entries").as_array()[0].at("kind").as_string(), "action.succeeded");
+  auto one = server->Request("GET", "/v1/actions/" + std::string(action.at("id").as_string()), admin);
+  ASSERT_EQ(one.status, 200);
+  EXPECT_EQ(ParseJson(one.body).at("action").at("state").as_string(), "succeeded");
+  EXPECT_EQ(server->Request("GET", "/v1/actions/nope", admin).status, 404);
 }
 
 TEST_F(ExecutionTest, ServerErrorsAreRetriedUntilSuccess) {

@@ -16,6 +16,9 @@ BACKSTOP_PACKAGES=(
   curl python3
 )
 
+# ccache needs a writable cache folder even where HOME is unset (CI).
+export CCACHE_DIR="${CCACHE_DIR:-${HOME:-/tmp}/.ccache}"
+
 log() { printf '[backstop] %s\n' "$*" >&2; }
 
 install_packages() {

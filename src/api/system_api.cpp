@@ -3,6 +3,7 @@
 
 #include "backstop/api/api_context.hpp"
 #include "backstop/api/json_codec.hpp"
+#include "backstop/evaluator/evaluator.hpp"
 #include "backstop/metrics/metrics.hpp"
 
 namespace backstop::api {
@@ -34,8 +35,10 @@ void AddSystemRoutes(http::Router& router, ApiContext& ctx) {
                     },
                     [respond, &ctx](Result<bool> r) {
                       const bool thresholds = ctx.registry.size() > 0;
-                      const bool ready = r.ok() && thresholds;
-                      boost::json::object checks{{"database", r.ok()}, {"thresholds", thresholds}};
+                      const bool evaluator = ctx.evaluator.active();
+                      const bool ready = r.ok() && thresholds && evaluator;
+                      boost::json::object checks{
+                          {"database", r.ok()}, {"thresholds", thresholds}, {"evaluator", evaluator}};
                       boost::json::object body{{"status", ready ? "ready" : "not_ready"},
                                                {"checks", checks}};
                       http::Response resp = http::JsonResponse(ready ? 200 : 503, Serialize(body));

@@ -71,6 +71,11 @@ Result<telemetry::IncomingSample> ParseSample(const boost::json::value& v, TimeP
 
 void PostTelemetry(ApiContext& ctx, const http::RequestContext& rc, http::Respond respond) {
   const auto arrival = std::chrono::steady_clock::now();
+  if (!ctx.evaluator.active()) {
+    // Telemetry lives in the active evaluator's memory; a standby keeps none.
+    return respond(http::ErrorResponse(
+        Error::Unavailable("this process is a standby evaluator; send telemetry to the active one")));
+  }
   auto body = ParseJsonObject(rc.request.body);
   if (!body) return respond(http::ErrorResponse(body.error()));
   if (auto s = RejectUnknownFields(*body, {"samples"}); !s) return respond(http::ErrorResponse(s.error()));

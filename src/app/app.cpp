@@ -180,8 +180,9 @@ Status App::Start() {
                                                       std::move(executors));
 
   im.server = std::make_unique<http::Server>(ServerOptionsFrom(im.config), im.router, &im.metrics);
-  if (auto s = im.server->Start(); !s) return s;
+  // The evaluator takes its lease before the server answers telemetry.
   im.evaluator.Start();
+  if (auto s = im.server->Start(); !s) return s;
   im.worker->Start();
   im.background = std::thread([&im] { im.BackgroundLoop(); });
   spdlog::info("backstop {} serving on http://{}:{} (instance {})", BACKSTOP_VERSION,

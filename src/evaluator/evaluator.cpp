@@ -6,6 +6,7 @@
 #include "backstop/api/json_codec.hpp"
 #include "backstop/app/threshold_loading.hpp"
 #include "backstop/audit/audit_repository.hpp"
+#include "backstop/common/sha256.hpp"
 #include "backstop/config/executor_match.hpp"
 #include "backstop/decision/summary.hpp"
 #include "backstop/decision/verification.hpp"
@@ -23,6 +24,9 @@ constexpr auto kDebounce = std::chrono::milliseconds(2);
 // ends "now" is always complete.
 constexpr Millis kRetentionSlack{60000};
 constexpr std::size_t kMaxFinishedKept = 10000;
+// The evaluator lease outlives a few ticks, so one slow tick does not lose it.
+constexpr Millis kMinLease{2000};
+constexpr int kLeaseTicks = 3;
 
 decision::ReleaseFacts FactsOf(const store::Release& r) {
   return decision::ReleaseFacts{r.id, r.service, r.environment, r.version, r.previous_version,
@@ -55,12 +59,55 @@ struct Committed {
 
 Evaluator::Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, telemetry::WindowStore& windows,
                      metrics::Metrics& metrics, const config::Config& config)
-    : pool_(pool), registry_(registry), windows_(windows), metrics_(metrics), config_(config) {}
+    : pool_(pool),
+      registry_(registry),
+      windows_(windows),
+      metrics_(metrics),
+      config_(config),
+      lease_owner_(config.instance_id + ":" + RandomHex(4)) {}
 
 Evaluator::~Evaluator() { Stop(); }
 
 void Evaluator::Start() {
+  RenewLease();  // at once, so a lone process is active before it serves
   thread_ = std::thread([this] { Loop(); });
+}
+
+bool Evaluator::RenewLease() {
+  const Millis lease = std::max(kMinLease, config_.evaluation_tick * kLeaseTicks);
+  auto epoch = pool_.Run<std::optional<std::int64_t>>(
+      [this, lease](pqxx::connection& conn) -> Result<std::optional<std::int64_t>> {
+        pqxx::work tx(conn);
+        // Renew our own lease, or take one that expired (a new epoch).
+        const pqxx::result r = tx.exec_params(
+            "UPDATE evaluator_lease SET epoch = CASE WHEN owner = $1 THEN epoch ELSE epoch + 1 END, "
+            "owner = $1, expires_at = now() + $2 * interval '1 millisecond' "
+            "WHERE owner = $1 OR expires_at < now() RETURNING epoch",
+            lease_owner_, static_cast<std::int64_t>(lease.count()));
+        tx.commit();
+        if (r.empty()) return std::optional<std::int64_t>{};
+        return std::optional<std::int64_t>(r[0][0].as<std::int64_t>());
+      });
+  const bool was_active = holds_lease_.load();
+  // Unreachable database: we cannot know, so we stop acting (decisions
+  // check the lease at commit anyway).
+  const bool now_active = epoch.ok() && epoch->has_value();
+  if (now_active) epoch_.store(**epoch);
+  holds_lease_.store(now_active);
+  if (now_active != was_active) {
+    spdlog::info("evaluator: {} the evaluator lease ({})", now_active ? "holds" : "does not hold", lease_owner_);
+  }
+  return now_active;
+}
+
+void Evaluator::ReleaseLease() {
+  if (!holds_lease_.exchange(false)) return;
+  (void)pool_.Run<bool>([this](pqxx::connection& conn) -> Result<bool> {
+    pqxx::work tx(conn);
+    tx.exec_params("UPDATE evaluator_lease SET expires_at = now() WHERE owner = $1", lease_owner_);
+    tx.commit();
+    return true;
+  });
 }
 
 void Evaluator::Stop() {
@@ -69,7 +116,10 @@ void Evaluator::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+    ReleaseLease();  // a standby takes over at its next tick
+  }
 }
 
 void Evaluator::NotifyTelemetry(const std::set<std::pair<std::string, std::string>>& touched,
@@ -175,6 +225,7 @@ void Evaluator::Reload() {
 }
 
 void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
+  if (!holds_lease_.load()) return;
   Active snapshot_of;
   {
     std::lock_guard lock(mutex_);
@@ -225,8 +276,14 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   if (pre.kind == decision::DecisionKind::kNone || snapshot_of.pending_escalation) return;
 
   const std::string executor = ExecutorFor(config_, rel.service);
+  const std::int64_t epoch = epoch_.load();
   auto committed = pool_.Run<Committed>([&](pqxx::connection& conn) -> Result<Committed> {
     pqxx::work tx(conn);
+    // Fenced by the evaluator lease: a process that lost it decides nothing.
+    const pqxx::result lease = tx.exec_params(
+        "SELECT 1 FROM evaluator_lease WHERE owner = $1 AND epoch = $2 AND expires_at > now() FOR SHARE",
+        lease_owner_, epoch);
+    if (lease.empty()) return Committed{};
     auto locked = store::ReleaseRepository::Lock(tx, rel.id);
     if (!locked || !IsEvaluable(locked->status) || store::EscalationRepository::HasPending(tx, rel.id)) {
       return Committed{};
@@ -341,6 +398,7 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
 }
 
 void Evaluator::TickNow() {
+  if (!RenewLease()) return;  // a standby keeps no evaluation state current
   auto mode = pool_.Run<Mode>([](pqxx::connection& conn) -> Result<Mode> {
     pqxx::read_transaction tx(conn);
     return store::ModeRepository::Get(tx).mode;

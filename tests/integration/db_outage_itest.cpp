@@ -66,7 +66,13 @@ TEST(DatabaseOutageTest, AnswersServiceUnavailableThenRecoversWithoutRestart) {
     status = get("/v1/mode").status;
   }
   EXPECT_EQ(status, 200);
-  EXPECT_EQ(get("/readyz").status, 200);
+  // Readiness also needs the evaluator lease back, renewed on the next tick.
+  int ready = 0;
+  for (int i = 0; i < 50 && ready != 200; ++i) {
+    ready = get("/readyz").status;
+    if (ready != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(ready, 200);
   app.Stop();
 }
 

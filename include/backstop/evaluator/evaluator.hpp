@@ -65,6 +65,11 @@ class Evaluator {
   // Runs one tick synchronously (tests and the loop).
   void TickNow();
 
+  // True while this process holds the evaluator lease. A standby answers
+  // telemetry with 503 and fails /readyz, so a load balancer sends
+  // telemetry to the active evaluator.
+  bool active() const { return holds_lease_.load(); }
+
  private:
   struct Active {
     store::Release release;
@@ -80,6 +85,9 @@ class Evaluator {
   void EvaluateGuarded(const std::string& release_id, SteadyTime trigger);
   void Forget(const std::string& release_id);
   void VerifyRollbacks();
+  // Takes or renews the evaluator lease; returns whether this process holds it.
+  bool RenewLease();
+  void ReleaseLease();
 
   store::DbPool& pool_;
   policy::PolicyRegistry& registry_;
@@ -95,6 +103,9 @@ class Evaluator {
   std::map<std::string, decision::Evaluation> finished_;  // last evaluation of releases that left
   std::map<std::string, TimePoint> verify_breach_since_;   // post-rollback verification holds
   std::atomic<Mode> mode_{Mode::kNormal};  // refreshed each tick; the commit reads the database's
+  const std::string lease_owner_;         // instance_id plus a per-start suffix
+  std::atomic<bool> holds_lease_{false};
+  std::atomic<std::int64_t> epoch_{0};
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -78,6 +78,42 @@ std::vector<std::string> ExpandArgv(const std::vector<std::string>& argv_templat
   return out;
 }
 
+std::string SanitizeOutput(const std::string& raw, std::size_t max_bytes) {
+  static const std::string kReplacement = "\xEF\xBF\xBD";
+  std::string out;
+  out.reserve(std::min(raw.size(), max_bytes));
+  const auto* s = reinterpret_cast<const unsigned char*>(raw.data());
+  const std::size_t n = raw.size();
+  bool truncated = false;
+  for (std::size_t i = 0; i < n;) {
+    std::size_t len = 0;
+    const unsigned char c = s[i];
+    if (c < 0x80) len = 1;
+    else if ((c & 0xE0) == 0xC0 && c >= 0xC2) len = 2;
+    else if ((c & 0xF0) == 0xE0) len = 3;
+    else if ((c & 0xF8) == 0xF0 && c <= 0xF4) len = 4;
+    bool valid = len > 0 && i + len <= n;
+    for (std::size_t k = 1; valid && k < len; ++k) valid = (s[i + k] & 0xC0) == 0x80;
+    if (valid && len == 3) {
+      const unsigned cp = ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
+      valid = cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF);
+    }
+    if (valid && len == 4) {
+      const unsigned cp = ((c & 0x07) << 18) | ((s[i + 1] & 0x3F) << 12) | ((s[i + 2] & 0x3F) << 6) | (s[i + 3] & 0x3F);
+      valid = cp >= 0x10000 && cp <= 0x10FFFF;
+    }
+    const std::string_view piece = valid ? std::string_view(raw).substr(i, len) : std::string_view(kReplacement);
+    if (out.size() + piece.size() > max_bytes) {
+      truncated = true;
+      break;
+    }
+    if (!(valid && len == 1 && c == 0)) out.append(piece);
+    i += valid ? len : 1;
+  }
+  if (truncated) out += "...[truncated]";
+  return out;
+}
+
 std::optional<HttpUrl> ParseHttpUrl(const std::string& url) {
   constexpr std::string_view kScheme = "http://";
   if (url.rfind(kScheme, 0) != 0) return std::nullopt;

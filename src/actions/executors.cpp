@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -23,13 +24,7 @@ namespace {
 
 constexpr std::size_t kMaxOutputBytes = 16384;
 
-std::string Truncate(std::string s) {
-  if (s.size() > kMaxOutputBytes) {
-    s.resize(kMaxOutputBytes);
-    s += "...[truncated]";
-  }
-  return s;
-}
+std::string Truncate(const std::string& s) { return SanitizeOutput(s, kMaxOutputBytes); }
 
 // POSTs the signed rollback request (DESIGN "Rollback webhook").
 class WebhookExecutor final : public Executor {
@@ -98,6 +93,8 @@ class CommandExecutor final : public Executor {
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 2);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    // The child inherits nothing else: no listening socket, no client connection.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
@@ -120,35 +117,50 @@ class CommandExecutor final : public Executor {
     }
     std::string output;
     const auto deadline = std::chrono::steady_clock::now() + timeout_;
-    bool open = true;
     bool timed_out = false;
-    while (open) {
+    bool exited = false;
+    int status = 0;
+    // Read until the child exits (a grandchild holding the pipe open must not
+    // turn a finished command into a timeout), then drain what is buffered.
+    while (!exited) {
+      const int w = ::waitpid(pid, &status, WNOHANG);
+      if (w == pid) {
+        exited = true;
+        break;
+      }
+      if (w < 0 && errno != EINTR) {
+        ::close(out_pipe[0]);
+        out.outcome = Outcome::kRetry;
+        out.error = std::string("waitpid failed: ") + std::strerror(errno);
+        return out;
+      }
       const auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now()).count();
       if (left <= 0) {
         timed_out = true;
+        ::kill(-pid, SIGKILL);
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
         break;
       }
       pollfd p{out_pipe[0], POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(std::min<long long>(left, 100))) <= 0) continue;
+      if (::poll(&p, 1, static_cast<int>(std::min<long long>(left, 20))) <= 0) continue;
       char buf[4096];
       const ssize_t n = ::read(out_pipe[0], buf, sizeof buf);
-      if (n <= 0) {
-        open = false;
-      } else if (output.size() < kMaxOutputBytes + 1) {
+      if (n > 0 && output.size() <= kMaxOutputBytes) output.append(buf, static_cast<std::size_t>(n));
+      if (n == 0) {
+        // End of output: wait for the exit itself, still bounded by the deadline.
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    }
+    if (exited) {
+      ::fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
+      char buf[4096];
+      ssize_t n = 0;
+      while (output.size() <= kMaxOutputBytes && (n = ::read(out_pipe[0], buf, sizeof buf)) > 0) {
         output.append(buf, static_cast<std::size_t>(n));
       }
     }
     ::close(out_pipe[0]);
-    if (timed_out) ::kill(-pid, SIGKILL);
-    int status = 0;
-    // The output pipe closed: wait for the exit, bounded by the deadline.
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline && !timed_out) {
-        timed_out = true;
-        ::kill(-pid, SIGKILL);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
     out.output = Truncate(std::move(output));
     if (timed_out) {
       out.outcome = Outcome::kRetry;

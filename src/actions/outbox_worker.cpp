@@ -25,9 +25,11 @@ constexpr const char* kChannel = "backstop_actions";
 constexpr const char* kClaim =
     "UPDATE actions a SET state = 'running', lease_owner = $1, "
     "lease_expires_at = now() + $2 * interval '1 millisecond', attempts = a.attempts + 1, updated_at = now() "
-    "WHERE a.id = (SELECT id FROM actions WHERE (state = 'pending' AND next_attempt_at <= now()) "
-    "OR (state = 'running' AND lease_expires_at < now()) ORDER BY next_attempt_at, seq LIMIT 1 "
-    "FOR UPDATE SKIP LOCKED) "
+    "WHERE a.id = (SELECT id FROM actions WHERE ((state = 'pending' AND next_attempt_at <= now()) "
+    "OR (state = 'running' AND lease_expires_at < now())) "
+    // freeze stops automatic actions only; rollbacks approved by humans still execute
+    "AND NOT (decided_by = 'auto' AND (SELECT mode FROM controller_mode) = 'freeze') "
+    "ORDER BY next_attempt_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED) "
     "RETURNING a.id, a.release_id, a.service, a.environment, a.release_class, a.from_version, a.to_version, "
     "a.decided_by, a.approvers::text, a.reasons::text, a.attempts, a.action_type";
 constexpr const char* kRenew =
@@ -221,6 +223,12 @@ bool OutboxWorker::RunOnce() {
   if (executor == nullptr) {
     result.outcome = Outcome::kFailed;
     result.error = "no executor matches service " + c.request.service;
+  } else if (c.request.attempt > cfg->max_attempts) {
+    // Taken over from expired leases more often than allowed (the holders
+    // died mid-attempt): stop and ask a human rather than loop forever.
+    result.outcome = Outcome::kFailed;
+    result.error = "attempt " + std::to_string(c.request.attempt) + " exceeds max_attempts (" +
+                   std::to_string(cfg->max_attempts) + ") after lost leases";
   } else {
     // Renew the lease while the executor runs, so it always outlives the attempt.
     std::mutex renew_mutex;
@@ -283,7 +291,8 @@ void OutboxWorker::Complete(const Claimed& c, const ExecutionResult& r, double s
                                                                    : "failed";
     const std::int64_t delay_ms =
         final_outcome == Outcome::kRetry ? BackoffDelay(c.request.attempt, jitter).count() : 0;
-    const std::optional<std::string> error = r.error.empty() ? std::nullopt : std::optional<std::string>(r.error);
+    const std::optional<std::string> error =
+        r.error.empty() ? std::nullopt : std::optional<std::string>(SanitizeOutput(r.error, 2048));
     // Fenced: only the holder of this attempt's lease records its outcome.
     const pqxx::result fenced = tx.exec_params(
         "UPDATE actions SET state = $4, lease_owner = NULL, lease_expires_at = NULL, last_error = $5, "

@@ -82,7 +82,10 @@ Result<Decided> DecideInTransaction(pqxx::connection& conn, const config::Config
     tx.exec_params0("UPDATE escalations SET state = 'rejected', decided_at = now(), decided_by = $2, comment = $3 "
                     "WHERE id = $1",
                     id, actor, comment);
-    tx.exec_params0("UPDATE releases SET status = 'rollback_rejected', updated_at = now() WHERE id = $1",
+    // Kept: the release runs on and is not rolled back in this episode.
+    // (A rolled-back release whose verification escalated stays rolled_back.)
+    tx.exec_params0("UPDATE releases SET status = 'rollback_rejected', updated_at = now() WHERE id = $1 "
+                    "AND status IN ('escalated', 'rollback_failed')",
                     release->id);
     Audit(tx, actor, "escalation.rejected", release->id,
           {{"escalation_id", id}, {"comment", comment ? boost::json::value(*comment) : nullptr}});
@@ -144,7 +147,7 @@ Result<Decided> DecideInTransaction(pqxx::connection& conn, const config::Config
 void Handle(ApiContext& ctx, const http::RequestContext& rc, http::Respond respond, approvals::Verdict verdict) {
   const std::string id = rc.params.at(0);
   if (!IsValidIdentifier(id)) return respond(http::ErrorResponse(Error::NotFound("no escalation " + id)));
-  auto body = ParseJsonObject(rc.request.body, /*allow_empty=*/verdict == approvals::Verdict::kApprove);
+  auto body = ParseJsonObject(rc.request.body, /*allow_empty=*/true);
   if (!body) return respond(http::ErrorResponse(body.error()));
   if (auto s = RejectUnknownFields(*body, {"comment"}); !s) return respond(http::ErrorResponse(s.error()));
   auto comment = OptionalString(*body, "comment");
@@ -189,7 +192,8 @@ void AddApprovalRoutes(http::Router& router, ApiContext& ctx) {
               [&ctx](const http::RequestContext& rc, http::Respond respond) {
                 Handle(ctx, rc, std::move(respond), approvals::Verdict::kApprove);
               }});
-  router.Add({"POST", "/v1/escalations/{id}/reject", kApprovers, http::BodyPolicy::kRequiredJson,
+  // Optional at the router so a missing body is the 400 "comment is required".
+  router.Add({"POST", "/v1/escalations/{id}/reject", kApprovers, http::BodyPolicy::kOptionalJson,
               [&ctx](const http::RequestContext& rc, http::Respond respond) {
                 Handle(ctx, rc, std::move(respond), approvals::Verdict::kReject);
               }});

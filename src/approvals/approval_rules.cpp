@@ -5,6 +5,11 @@
 namespace backstop::approvals {
 
 std::optional<Error> CheckDecision(const ApprovalFacts& f, Verdict verdict) {
+  // DESIGN: approving twice is 409 already_approved, whatever happened since.
+  if (verdict == Verdict::kApprove &&
+      std::find(f.approvers.begin(), f.approvers.end(), f.actor) != f.approvers.end()) {
+    return Error::Conflict("already_approved", f.actor + " already approved this escalation");
+  }
   if (f.escalation_state != "pending") {
     return Error::Conflict(f.escalation_state, "the escalation is " + f.escalation_state);
   }
@@ -15,14 +20,13 @@ std::optional<Error> CheckDecision(const ApprovalFacts& f, Verdict verdict) {
     return Error::Forbidden("separation_of_duties",
                             f.actor + " deployed or triggered this release and may not decide on it");
   }
-  if (verdict == Verdict::kApprove &&
-      std::find(f.approvers.begin(), f.approvers.end(), f.actor) != f.approvers.end()) {
-    return Error::Conflict("already_approved", f.actor + " already approved this escalation");
-  }
   const bool target_moved = f.proposes_rollback && f.release_previous_version != f.proposed_to_version;
   if (!f.release_is_current || f.release_version != f.proposed_from_version || target_moved) {
     return Error::Conflict("intent_changed",
                            "the release or its rollback target changed since the escalation was opened");
+  }
+  if (verdict == Verdict::kApprove && f.proposes_rollback && !f.proposed_to_version) {
+    return Error::Conflict("target_unknown", "there is no previous version to roll back to");
   }
   return std::nullopt;
 }

@@ -344,9 +344,12 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
         e.service = locked->service;
         e.environment = locked->environment;
         e.release_class = locked->release_class;
-        e.proposed_type = std::string(decision::ToString(d.proposed));
+        // Without a previous version there is nothing to roll back to: a
+        // human is asked to contain instead.
+        const bool rollback = d.proposed == decision::ProposedActionType::kRollback && locked->previous_version;
+        e.proposed_type = rollback ? "rollback" : "contain";
         e.from_version = locked->version;
-        if (d.proposed == decision::ProposedActionType::kRollback) e.to_version = locked->previous_version;
+        if (rollback) e.to_version = locked->previous_version;
         e.reasons = reasons;
         e.evidence = evidence;
         e.summary = decision::SummarizeEscalation(FactsOf(*locked), d);
@@ -456,8 +459,15 @@ void Evaluator::VerifyRollbacks() {
     evaluation.verdict = decision::Verdict::kBreach;
     evaluation.evaluated_at = now;
     const std::string evidence = boost::json::serialize(api::EvaluationToJson(evaluation));
+    const std::int64_t epoch = epoch_.load();
     auto opened = pool_.Run<bool>([&](pqxx::connection& conn) -> Result<bool> {
       pqxx::work tx(conn);
+      if (tx.exec_params("SELECT 1 FROM evaluator_lease WHERE owner = $1 AND epoch = $2 AND expires_at > now() "
+                         "FOR SHARE",
+                         lease_owner_, epoch)
+              .empty()) {
+        return false;  // fenced like every decision
+      }
       auto locked = store::ReleaseRepository::Lock(tx, rel.id);
       if (!locked || locked->status != store::kStatusRolledBack) return false;
       const bool asked = !tx.exec_params("SELECT 1 FROM escalations WHERE release_id = $1 "

@@ -184,6 +184,7 @@ TEST_F(ApprovalsTest, RejectNeedsACommentAndKeepsTheRelease) {
   const std::string esc = Escalate();
   const std::string sre = server->Token("sre-1", Role::kApprover);
   EXPECT_EQ(Reject(esc, sre, R"({})").status, 400);
+  EXPECT_EQ(server->Request("POST", "/v1/escalations/" + esc + "/reject", sre, "", "").status, 400);
   EXPECT_EQ(Reject(esc, sre, R"({"comment":"  "})").status, 400);
   auto r = Reject(esc, sre, R"({"comment":"known flaky dependency, keeping v2"})");
   ASSERT_EQ(r.status, 200) << r.body;

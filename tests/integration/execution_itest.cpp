@@ -298,6 +298,33 @@ TEST_F(ExecutionTest, HealthyRestoredVersionRaisesNothing) {
   EXPECT_EQ(Status("rel-1"), "rolled_back");
 }
 
+TEST_F(ExecutionTest, FreezeHoldsAutomaticActionsButNotApprovedOnes) {
+  Start({Webhook(receiver)});
+  ASSERT_EQ(PostDeployment(*server, deployer, DeployBody("rel-1", "checkout")).status, 201);
+  ASSERT_EQ(server->Request("PUT", "/v1/mode", admin, R"({"mode":"freeze"})").status, 200);
+  {
+    auto conn = server->db().Connect();
+    pqxx::work tx(*conn);
+    for (const char* decided_by : {"auto", "approval"}) {
+      tx.exec_params0("INSERT INTO actions (id, release_id, service, environment, release_class, action_type, "
+                      "from_version, to_version, decided_by, reasons, state) VALUES ($1, 'rel-1', 'checkout', "
+                      "'prod', 'web', 'rollback', 'v2', 'v1', $2, '[\"signal.breach\"]', 'pending')",
+                      std::string("frozen-") + decided_by, std::string(decided_by));
+    }
+    tx.exec0("NOTIFY backstop_actions");
+    tx.commit();
+  }
+  ASSERT_TRUE(receiver.AwaitCount(1, 10s));
+  std::this_thread::sleep_for(700ms);
+  const auto got = receiver.received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].idempotency_key, "frozen-approval");
+  // Back to normal: the held automatic action runs.
+  ASSERT_EQ(server->Request("PUT", "/v1/mode", admin, R"({"mode":"normal"})").status, 200);
+  ASSERT_TRUE(receiver.AwaitCount(2, 10s));
+  EXPECT_EQ(receiver.received()[1].idempotency_key, "frozen-auto");
+}
+
 // Fifty queued actions, two Backstop processes: each action runs exactly once.
 TEST_F(ExecutionTest, TwoProcessesCompleteEachActionExactlyOnce) {
   Start({Webhook(receiver)});

@@ -33,6 +33,12 @@ Millis BackoffDelay(int attempt, double random01);
 // the values contain. An unknown placeholder is left as written.
 std::vector<std::string> ExpandArgv(const std::vector<std::string>& argv_template, const ActionRequest& a);
 
+// Output kept from a receiver or a command: valid UTF-8 (bad bytes become
+// U+FFFD, NULs are dropped) and at most `max_bytes`, cut on a character
+// boundary. PostgreSQL text refuses anything else, and an outcome that
+// cannot be recorded would be retried forever.
+std::string SanitizeOutput(const std::string& raw, std::size_t max_bytes);
+
 // Splits "http://host:port/path" (port defaults to 80). nullopt for anything else.
 struct HttpUrl {
   std::string host;

@@ -109,3 +109,22 @@ TEST(DeliveryTest, ParsesPlainHttpUrls) {
 
 }  // namespace
 }  // namespace backstop::actions
+
+namespace backstop::actions {
+namespace {
+
+TEST(SanitizeOutputTest, KeepsValidUtf8AndReplacesBadBytes) {
+  EXPECT_EQ(SanitizeOutput("ok caf\xc3\xa9", 100), "ok caf\xc3\xa9");
+  EXPECT_EQ(SanitizeOutput("a\xff" "b", 100), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(SanitizeOutput(std::string("a\0b", 3), 100), "ab");
+  EXPECT_EQ(SanitizeOutput("\xed\xa0\x80", 100), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
+}
+
+TEST(SanitizeOutputTest, CutsOnACharacterBoundary) {
+  const std::string s = "ab\xc3\xa9" "cd";
+  EXPECT_EQ(SanitizeOutput(s, 3), "ab...[truncated]");
+  EXPECT_EQ(SanitizeOutput(s, 4), "ab\xc3\xa9...[truncated]");
+}
+
+}  // namespace
+}  // namespace backstop::actions

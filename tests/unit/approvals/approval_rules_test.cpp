@@ -81,6 +81,21 @@ TEST(ApprovalRulesTest, ContainmentHasNoTargetToCompare) {
   EXPECT_EQ(CodeOf(CheckDecision(f, Verdict::kApprove)), "ok");
 }
 
+TEST(ApprovalRulesTest, ApprovingTwiceIsAlreadyApprovedEvenAfterTheEscalationClosed) {
+  auto f = Allowed();
+  f.approvers = {"sre-1"};
+  f.escalation_state = "approved";
+  EXPECT_EQ(CodeOf(CheckDecision(f, Verdict::kApprove)), "already_approved");
+}
+
+TEST(ApprovalRulesTest, RollbackWithoutTargetCannotBeApproved) {
+  auto f = Allowed();
+  f.proposed_to_version = std::nullopt;
+  f.release_previous_version = std::nullopt;
+  EXPECT_EQ(CodeOf(CheckDecision(f, Verdict::kApprove)), "target_unknown");
+  EXPECT_EQ(CodeOf(CheckDecision(f, Verdict::kReject)), "ok");
+}
+
 TEST(ApprovalRulesTest, StateIsCheckedBeforeSeparationOfDuties) {
   auto f = Allowed();
   f.escalation_state = "rejected";

@@ -48,6 +48,15 @@ std::string ExecutorFor(const config::Config& config, const std::string& service
   return e != nullptr ? e->type : "none";
 }
 
+// True while `owner` holds the evaluator lease at `epoch`; the share lock
+// keeps a takeover from committing until this transaction ends.
+bool LeaseHeld(pqxx::work& tx, const std::string& owner, std::int64_t epoch) {
+  return !tx.exec_params("SELECT 1 FROM evaluator_lease WHERE owner = $1 AND epoch = $2 AND expires_at > now() "
+                         "FOR SHARE",
+                         owner, epoch)
+              .empty();
+}
+
 // What a committed decision changed, for the in-memory state and metrics.
 struct Committed {
   decision::DecisionKind kind = decision::DecisionKind::kNone;
@@ -280,10 +289,7 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   auto committed = pool_.Run<Committed>([&](pqxx::connection& conn) -> Result<Committed> {
     pqxx::work tx(conn);
     // Fenced by the evaluator lease: a process that lost it decides nothing.
-    const pqxx::result lease = tx.exec_params(
-        "SELECT 1 FROM evaluator_lease WHERE owner = $1 AND epoch = $2 AND expires_at > now() FOR SHARE",
-        lease_owner_, epoch);
-    if (lease.empty()) return Committed{};
+    if (!LeaseHeld(tx, lease_owner_, epoch)) return Committed{};
     auto locked = store::ReleaseRepository::Lock(tx, rel.id);
     if (!locked || !IsEvaluable(locked->status) || store::EscalationRepository::HasPending(tx, rel.id)) {
       return Committed{};
@@ -462,12 +468,7 @@ void Evaluator::VerifyRollbacks() {
     const std::int64_t epoch = epoch_.load();
     auto opened = pool_.Run<bool>([&](pqxx::connection& conn) -> Result<bool> {
       pqxx::work tx(conn);
-      if (tx.exec_params("SELECT 1 FROM evaluator_lease WHERE owner = $1 AND epoch = $2 AND expires_at > now() "
-                         "FOR SHARE",
-                         lease_owner_, epoch)
-              .empty()) {
-        return false;  // fenced like every decision
-      }
+      if (!LeaseHeld(tx, lease_owner_, epoch)) return false;  // fenced like every decision
       auto locked = store::ReleaseRepository::Lock(tx, rel.id);
       if (!locked || locked->status != store::kStatusRolledBack) return false;
       const bool asked = !tx.exec_params("SELECT 1 FROM escalations WHERE release_id = $1 "

@@ -39,12 +39,7 @@ class ApprovalsTest : public ::testing::Test {
                                 R"(","environment":"prod","version":"v2","previous_version":"v1",)"
                                 R"("release_class":"gated","traffic_percent":10,"triggered_by":"alice"})");
     EXPECT_EQ(r.status, 201) << r.body;
-    std::string body = R"({"samples":[)";
-    for (int i = 0; i < 8; ++i) {
-      body += std::string(i ? "," : "") + R"({"service":")" + service +
-              R"(","environment":"prod","version":"v2","signal":"http_5xx_ratio","value":0.5})";
-    }
-    EXPECT_EQ(server->Request("POST", "/v1/telemetry", deployer, body + "]}").status, 202);
+    EXPECT_EQ(server->Request("POST", "/v1/telemetry", deployer, TelemetryBatch(service, "v2", 0.5, 8)).status, 202);
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (std::chrono::steady_clock::now() < deadline) {
       auto list = ParseJson(server->Request("GET", "/v1/escalations?state=pending&release_id=" + id, admin).body)

@@ -110,12 +110,7 @@ class CrashTest : public ::testing::Test {
                           R"("previous_version":"v1","release_class":"web","traffic_percent":10})"});
     ASSERT_TRUE(d.ok());
     ASSERT_EQ(d->status, 201) << d->body;
-    std::string body = R"({"samples":[)";
-    for (int i = 0; i < 8; ++i) {
-      body += std::string(i ? "," : "") +
-              R"({"service":"checkout","environment":"prod","version":"v2","signal":"http_5xx_ratio","value":0.5})";
-    }
-    auto t = client.Send({"POST", "/v1/telemetry", h, body + "]}"});
+    auto t = client.Send({"POST", "/v1/telemetry", h, TelemetryBatch("checkout", "v2", 0.5, 8)});
     ASSERT_TRUE(t.ok());
     ASSERT_EQ(t->status, 202);
   }

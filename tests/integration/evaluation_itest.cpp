@@ -51,15 +51,7 @@ class EvaluationTest : public ::testing::Test {
   // Posts n samples of `value` for service/version/source.
   void Samples(const std::string& service, const std::string& version, double value, int n,
                const std::string& source = "") {
-    std::string body = R"({"samples":[)";
-    for (int i = 0; i < n; ++i) {
-      if (i) body += ",";
-      body += R"({"service":")" + service + R"(","environment":"prod","version":")" + version +
-              R"(","signal":"http_5xx_ratio","value":)" + std::to_string(value) +
-              (source.empty() ? "" : R"(,"source":")" + source + "\"") + "}";
-    }
-    body += "]}";
-    auto r = server->Request("POST", "/v1/telemetry", deployer, body);
+    auto r = server->Request("POST", "/v1/telemetry", deployer, TelemetryBatch(service, version, value, n, source));
     ASSERT_EQ(r.status, 202) << r.body;
     ASSERT_EQ(ParseJson(r.body).at("accepted").as_int64(), n) << r.body;
   }
@@ -264,12 +256,7 @@ TEST_F(EvaluationTest, RestartMidEvaluationResumesAndDecidesOnce) {
   ASSERT_TRUE(second.Start().ok());
   server->app().Stop();
   std::this_thread::sleep_for(300ms);  // the second reloads the release from PostgreSQL
-  std::string body = R"({"samples":[)";
-  for (int i = 0; i < 10; ++i) {
-    body += std::string(i ? "," : "") +
-            R"({"service":"checkout","environment":"prod","version":"v2","signal":"http_5xx_ratio","value":0.5})";
-  }
-  body += "]}";
+  const std::string body = TelemetryBatch("checkout", "v2", 0.5, 10);
   http::HttpClient client("127.0.0.1", second.port());
   auto r = client.Send({"POST", "/v1/telemetry", {{"Authorization", "Bearer " + deployer},
                                                   {"Content-Type", "application/json"}}, body});
@@ -301,12 +288,7 @@ TEST_F(EvaluationTest, StandbyRefusesTelemetryAndTakesOverWhenTheActiveStops) {
   app::App standby(c);
   ASSERT_TRUE(standby.Start().ok());
   Deploy("rel-1", "checkout");
-  std::string body = R"({"samples":[)";
-  for (int i = 0; i < 10; ++i) {
-    body += std::string(i ? "," : "") +
-            R"({"service":"checkout","environment":"prod","version":"v2","signal":"http_5xx_ratio","value":0.5})";
-  }
-  body += "]}";
+  const std::string body = TelemetryBatch("checkout", "v2", 0.5, 10);
   http::HttpClient client("127.0.0.1", standby.port());
   const std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + deployer},
                                                            {"Content-Type", "application/json"}};

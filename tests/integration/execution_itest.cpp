@@ -41,14 +41,7 @@ config::ExecutorConfig Webhook(const WebhookReceiver& r, Millis timeout = Millis
   return e;
 }
 
-std::string BadBatch(const std::string& service) {
-  std::string body = R"({"samples":[)";
-  for (int i = 0; i < 8; ++i) {
-    body += std::string(i ? "," : "") + R"({"service":")" + service +
-            R"(","environment":"prod","version":"v2","signal":"http_5xx_ratio","value":0.5})";
-  }
-  return body + "]}";
-}
+std::string BadBatch(const std::string& service) { return TelemetryBatch(service, "v2", 0.5, 8); }
 
 std::string DeployBody(const std::string& id, const std::string& service) {
   return R"({"id":")" + id + R"(","service":")" + service +
@@ -260,12 +253,8 @@ TEST_F(ExecutionTest, RestoredVersionStillBreachingEscalatesRollbackIneffective)
   ASSERT_EQ(AwaitActionFinal("rel-1").at("state").as_string(), "succeeded");
   ASSERT_EQ(Status("rel-1"), "rolled_back");
   // The restored version v1 is just as bad: the cause was elsewhere.
-  std::string body = R"({"samples":[)";
-  for (int i = 0; i < 8; ++i) {
-    body += std::string(i ? "," : "") +
-            R"({"service":"checkout","environment":"prod","version":"v1","signal":"http_5xx_ratio","value":0.5})";
-  }
-  ASSERT_EQ(server->Request("POST", "/v1/telemetry", deployer, body + "]}").status, 202);
+  ASSERT_EQ(server->Request("POST", "/v1/telemetry", deployer, TelemetryBatch("checkout", "v1", 0.5, 8)).status,
+            202);
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   boost::json::array escalations;
   while (escalations.empty() && std::chrono::steady_clock::now() < deadline) {
@@ -286,12 +275,8 @@ TEST_F(ExecutionTest, HealthyRestoredVersionRaisesNothing) {
   Start({Webhook(receiver)});
   BreachRelease();
   ASSERT_EQ(AwaitActionFinal("rel-1").at("state").as_string(), "succeeded");
-  std::string body = R"({"samples":[)";
-  for (int i = 0; i < 8; ++i) {
-    body += std::string(i ? "," : "") +
-            R"({"service":"checkout","environment":"prod","version":"v1","signal":"http_5xx_ratio","value":0.001})";
-  }
-  ASSERT_EQ(server->Request("POST", "/v1/telemetry", deployer, body + "]}").status, 202);
+  ASSERT_EQ(server->Request("POST", "/v1/telemetry", deployer, TelemetryBatch("checkout", "v1", 0.001, 8)).status,
+            202);
   std::this_thread::sleep_for(500ms);
   EXPECT_TRUE(ParseJson(server->Request("GET", "/v1/escalations?release_id=rel-1", admin).body)
                   .at("escalations").as_array().empty());

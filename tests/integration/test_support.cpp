@@ -206,3 +206,19 @@ http::ClientResponse PostDeployment(TestServer& server, const std::string& token
 }
 
 }  // namespace backstop::testing
+
+namespace backstop::testing {
+
+std::string TelemetryBatch(const std::string& service, const std::string& version, double value, int n,
+                           const std::string& source) {
+  std::string body = R"({"samples":[)";
+  for (int i = 0; i < n; ++i) {
+    if (i) body += ",";
+    body += R"({"service":")" + service + R"(","environment":"prod","version":")" + version +
+            R"(","signal":"http_5xx_ratio","value":)" + std::to_string(value) +
+            (source.empty() ? "" : R"(,"source":")" + source + "\"") + "}";
+  }
+  return body + "]}";
+}
+
+}  // namespace backstop::testing

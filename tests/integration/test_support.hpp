@@ -133,3 +133,11 @@ inline bool HasAuditKind(const boost::json::value& audit_answer, std::string_vie
 }
 
 }  // namespace backstop::testing
+
+namespace backstop::testing {
+
+// A telemetry body of `n` samples of http_5xx_ratio = `value` in environment prod.
+std::string TelemetryBatch(const std::string& service, const std::string& version, double value, int n,
+                           const std::string& source = "");
+
+}  // namespace backstop::testing

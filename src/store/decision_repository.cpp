@@ -1,5 +1,7 @@
 #include "backstop/store/decision_repository.hpp"
 
+#include <tuple>
+
 #include <boost/json.hpp>
 
 #include "backstop/audit/audit_repository.hpp"
@@ -206,12 +208,35 @@ std::vector<EscalationRow> EscalationRepository::ExpireDue(pqxx::work& tx) {
     tx.exec_params0("UPDATE releases SET episode = episode + 1, updated_at = now() WHERE id = $1", release_id);
     expired.emplace_back(id, release_id);
   }
+  // A failed rollback is not re-evaluated (nothing runs to decide again), so
+  // its unanswered question is asked again here, with a fresh expiry.
+  std::vector<std::tuple<std::string, std::string, std::string>> reopened;  // old id, new id, release
+  for (const auto& [id, release_id] : expired) {
+    const std::string fresh = NewUuid();
+    const pqxx::result r = tx.exec_params(
+        "INSERT INTO escalations (id, release_id, decision_id, service, environment, release_class, proposed_type, "
+        "from_version, to_version, reasons, evidence, summary, required_approvals, state, expires_at) "
+        "SELECT $2, e.release_id, e.decision_id, e.service, e.environment, e.release_class, e.proposed_type, "
+        "e.from_version, e.to_version, e.reasons, e.evidence, e.summary, e.required_approvals, 'pending', "
+        "now() + (e.expires_at - e.created_at) FROM escalations e JOIN releases r ON r.id = e.release_id "
+        "WHERE e.id = $1 AND r.status = 'rollback_failed' AND e.reasons::text LIKE '%rollback.failed%' "
+        "RETURNING id",
+        id, fresh);
+    if (!r.empty()) reopened.emplace_back(id, fresh, release_id);
+  }
   std::vector<EscalationRow> out;
   for (const auto& [id, release_id] : expired) {
     boost::json::object payload{{"escalation_id", id}};
     audit::AuditRepository::Append(
         tx, audit::AuditEvent{"system", "escalation.expired", release_id, boost::json::serialize(payload)});
     out.push_back(*Find(tx, id));
+  }
+  for (const auto& [old_id, fresh, release_id] : reopened) {
+    boost::json::object payload{{"escalation_id", fresh},
+                                {"reasons", boost::json::array{"rollback.failed"}},
+                                {"replaces", old_id}};
+    audit::AuditRepository::Append(
+        tx, audit::AuditEvent{"system", "escalation.opened", release_id, boost::json::serialize(payload)});
   }
   return out;
 }

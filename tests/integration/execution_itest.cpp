@@ -178,6 +178,35 @@ TEST_F(ExecutionTest, ClientErrorFailsAtOnceAndAHumanTakesOver) {
   EXPECT_EQ(receiver.received().size(), 2u);
 }
 
+TEST_F(ExecutionTest, UnansweredRollbackFailedEscalationIsAskedAgainAfterExpiry) {
+  receiver.Script({{400, 0ms}}, {200, 0ms});
+  dir.Write("web.yaml", AutoClass() + "approval:\n  ttl: 1s\n");
+  auto c = TestConfig("");
+  c.thresholds_dir = dir.path();
+  c.evaluation_tick = Millis(100);
+  c.executors = {Webhook(receiver)};
+  server = std::make_unique<TestServer>(c);
+  deployer = server->Token("ci-bot", Role::kDeployer);
+  admin = server->Token("admin-1", Role::kAdmin);
+  BreachRelease();
+  ASSERT_EQ(AwaitActionFinal("rel-1").at("state").as_string(), "failed");
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::size_t expired = 0, pending = 0;
+  while ((expired == 0 || pending == 0) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+    auto list = ParseJson(server->Request("GET", "/v1/escalations?release_id=rel-1", admin).body)
+                    .at("escalations").as_array();
+    expired = pending = 0;
+    for (const auto& e : list) {
+      if (e.at("state").as_string() == "expired") ++expired;
+      if (e.at("state").as_string() == "pending") ++pending;
+    }
+  }
+  EXPECT_GE(expired, 1u);
+  EXPECT_EQ(pending, 1u);
+  EXPECT_EQ(Status("rel-1"), "rollback_failed");
+}
+
 TEST_F(ExecutionTest, TimeoutIsRetried) {
   receiver.Script({{200, 2500ms}}, {200, 0ms});
   Start({Webhook(receiver, Millis(500))});

@@ -92,6 +92,20 @@ TEST(CliTest, ConfigErrorNamesTheKey) {
   EXPECT_NE(r.err.find("limits.max_bodies"), std::string::npos) << r.err;
 }
 
+TEST(CliTest, ThresholdsValidateNeedsNoDatabaseAndNamesFileFieldAndReason) {
+  auto shipped = Backstop({"thresholds", "validate", SourcePath("thresholds")});
+  EXPECT_EQ(shipped.exit_code, 0) << shipped.err;
+  EXPECT_TRUE(shipped.err.empty()) << shipped.err;
+  ThresholdDir dir;
+  dir.Write("good.yaml", ThresholdYaml("good", 1));
+  dir.Write("bad.yaml", "release_class: bad\nversion: 1\nreversibility: irreversible\nautomation: auto\n"
+                        "evaluation:\n  window: 5m\n  min_samples: 5\nsignals:\n  - name: x\n    max: 1\n");
+  auto r = Backstop({"thresholds", "validate", dir.path()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("bad.yaml: automation: "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("good.yaml"), std::string::npos) << r.err;
+}
+
 TEST(CliTest, ServeShutsDownGracefullyOnSigterm) {
   TestDatabase db;
   ConfigFile cfg(db.url());

@@ -1,6 +1,7 @@
 #include "backstop/api/json_codec.hpp"
 
 #include <charconv>
+#include <cmath>
 
 #include <boost/json.hpp>
 
@@ -82,11 +83,19 @@ boost::json::value OptionalJson(const std::optional<std::string>& s) {
 }
 }  // namespace
 
+boost::json::value JsonNumber(double d) {
+  // Integral values are written as integers ("5", not "5E0").
+  if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.0e15) {
+    return static_cast<std::int64_t>(d);
+  }
+  return d;
+}
+
 namespace {
 boost::json::value AggregateToJson(const std::optional<decision::AggregateValue>& a) {
   if (!a) return nullptr;
   boost::json::object o;
-  o["value"] = a->value;
+  o["value"] = JsonNumber(a->value);
   o["samples"] = a->samples;
   o["newest_at"] = a->newest_at ? boost::json::value(FormatRfc3339(*a->newest_at)) : nullptr;
   return o;
@@ -130,7 +139,7 @@ boost::json::object ReleaseToJson(const store::Release& r) {
   o["previous_version"] = OptionalJson(r.previous_version);
   o["release_class"] = r.release_class;
   o["thresholds_version"] = r.thresholds_version;
-  o["traffic_percent"] = r.traffic_percent;
+  o["traffic_percent"] = JsonNumber(r.traffic_percent);
   o["shared_infrastructure"] = r.shared_infrastructure;
   o["status"] = r.status;
   o["deployed_by"] = r.deployed_by;

@@ -39,6 +39,9 @@ boost::json::object AuditEntryToJson(const audit::AuditEntry& e);
 // The release resource without evaluation and decisions (callers add them).
 boost::json::object ReleaseToJson(const store::Release& r);
 
+// A number for an answer: integral values as integers.
+boost::json::value JsonNumber(double d);
+
 // DESIGN "Reasons and evidence": {"verdict", "signals": [...], "conflicts", "evaluated_at"}.
 boost::json::object EvaluationToJson(const decision::Evaluation& e);
 

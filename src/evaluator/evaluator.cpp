@@ -62,6 +62,7 @@ struct Committed {
   decision::DecisionKind kind = decision::DecisionKind::kNone;
   std::string status;
   std::vector<decision::ReasonCode> reasons;
+  bool already_decided = false;  // this episode already holds this decision
 };
 
 }  // namespace
@@ -161,9 +162,17 @@ void Evaluator::NotifyRelease(const store::Release& release) {
       ids.erase(old);
     }
   }
-  if (IsEvaluable(release.status) && active_.count(release.id) == 0) {
-    active_[release.id] = Active{release, {}, std::nullopt, false, std::nullopt};
+  if (!IsEvaluable(release.status)) return;
+  auto it = active_.find(release.id);
+  if (it == active_.end()) {
+    Active a;
+    a.release = release;
+    a.notified_at = std::chrono::steady_clock::now();
+    active_[release.id] = std::move(a);
     ids.insert(release.id);
+  } else {
+    it->second.release = release;  // e.g. a traffic change
+    it->second.notified_at = std::chrono::steady_clock::now();
   }
 }
 
@@ -193,6 +202,7 @@ void Evaluator::Reload() {
     std::size_t expired = 0;
     std::int64_t pending_count = 0;
   };
+  const SteadyTime read_started = std::chrono::steady_clock::now();
   auto loaded = pool_.Run<Loaded>([](pqxx::connection& conn) -> Result<Loaded> {
     Loaded out;
     {
@@ -220,7 +230,10 @@ void Evaluator::Reload() {
     auto it = active_.find(r.id);
     if (it == active_.end()) {
       by_service_env_[{r.service, r.environment}].insert(r.id);
-      active_[r.id] = Active{r, {}, std::nullopt, loaded->pending.count(r.id) > 0, std::nullopt};
+      Active a;
+      a.release = r;
+      a.pending_escalation = loaded->pending.count(r.id) > 0;
+      active_[r.id] = std::move(a);
     } else {
       it->second.release = r;  // status, episode and traffic may have changed elsewhere
       it->second.pending_escalation = loaded->pending.count(r.id) > 0;
@@ -228,7 +241,8 @@ void Evaluator::Reload() {
   }
   std::vector<std::string> gone;
   for (const auto& [id, a] : active_) {
-    if (seen.count(id) == 0) gone.push_back(id);
+    // A release registered while the database was being read is not in it yet.
+    if (seen.count(id) == 0 && a.notified_at < read_started) gone.push_back(id);
   }
   for (const auto& id : gone) Forget(id);
 }
@@ -283,6 +297,9 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   }
   // While a human holds the question, evaluation goes on but decides nothing.
   if (pre.kind == decision::DecisionKind::kNone || snapshot_of.pending_escalation) return;
+  if (snapshot_of.settled && snapshot_of.settled->first == rel.episode && snapshot_of.settled->second == pre.kind) {
+    return;  // the database already holds this decision for this episode
+  }
 
   const std::string executor = ExecutorFor(config_, rel.service);
   const std::int64_t epoch = epoch_.load();
@@ -310,7 +327,11 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
     const std::string evidence = boost::json::serialize(api::EvaluationToJson(d.evaluation));
     auto decision_id = store::DecisionRepository::Insert(tx, rel.id, locked->episode, kind, reasons, evidence,
                                                          locked->thresholds_version, std::string(ModeName(mode)));
-    if (!decision_id) return Committed{};  // already decided in this episode
+    if (!decision_id) {
+      Committed settled;  // already decided in this episode
+      settled.already_decided = true;
+      return settled;
+    }
 
     Committed out{d.kind, locked->status, d.reasons};
     boost::json::object payload{{"decision_id", *decision_id},
@@ -387,6 +408,11 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
     spdlog::warn("evaluator: decision for {} not committed: {}", rel.id, committed.error().message);
     return;
   }
+  if (committed->already_decided) {
+    std::lock_guard lock(mutex_);
+    if (auto it = active_.find(release_id); it != active_.end()) it->second.settled = {rel.episode, pre.kind};
+    return;
+  }
   if (committed->kind == decision::DecisionKind::kNone) return;
   const std::string kind(decision::ToString(committed->kind));
   metrics_.CountDecision(kind);
@@ -403,6 +429,10 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   if (it == active_.end()) return;
   it->second.release.status = committed->status;
   if (committed->kind == decision::DecisionKind::kEscalate) it->second.pending_escalation = true;
+  if (committed->kind == decision::DecisionKind::kWouldRollback ||
+      committed->kind == decision::DecisionKind::kWouldEscalate) {
+    it->second.settled = {rel.episode, committed->kind};
+  }
   if (!IsEvaluable(committed->status)) Forget(release_id);
 }
 

@@ -153,8 +153,11 @@ TEST_F(EvaluationTest, BaselineAlsoBadEscalatesAsBaselineDegradedWithoutAction) 
 
 TEST_F(EvaluationTest, DisagreeingSourcesEscalate) {
   Deploy("rel-1", "checkout");
-  Samples("checkout", "v2", 0.20, 10, "lb");
-  Samples("checkout", "v2", 0.01, 10, "app");
+  // One batch, so no evaluation can see one source without the other.
+  std::string lb = TelemetryBatch("checkout", "v2", 0.20, 10, "lb");
+  const std::string app = TelemetryBatch("checkout", "v2", 0.01, 10, "app");
+  const std::string both = lb.substr(0, lb.size() - 2) + "," + app.substr(std::string(R"({"samples":[)").size());
+  ASSERT_EQ(server->Request("POST", "/v1/telemetry", deployer, both).status, 202);
   ASSERT_EQ(AwaitStatusChange("rel-1"), "escalated");
   EXPECT_TRUE(Actions("rel-1").empty());
   auto escalations = Escalations("rel-1");

@@ -77,6 +77,10 @@ class Evaluator {
     std::optional<decision::Evaluation> latest;
     bool pending_escalation = false;
     std::optional<SteadyTime> first_arrival;  // oldest telemetry not yet evaluated
+    SteadyTime notified_at{};                 // when NotifyRelease last touched it
+    // (episode, decision) the database already holds: no need to ask again
+    // until the episode changes (dry-run records, approved containment).
+    std::optional<std::pair<int, decision::DecisionKind>> settled;
   };
 
   void Loop();

@@ -165,6 +165,32 @@ TEST_F(EvaluationTest, DisagreeingSourcesEscalate) {
   EXPECT_TRUE(Contains(Reasons(escalations[0]), "conflict.source_disagreement"));
 }
 
+std::string ShortClass() {
+  return "release_class: web\nversion: 1\nreversibility: reversible_with_state\nautomation: auto\n"
+         "evaluation:\n  window: 5m\n  min_samples: 5\n  max_staleness: 5m\n  breach_for: 0s\n  duration: 1s\n"
+         "signals:\n  - name: http_5xx_ratio\n    max: 0.05\n";
+}
+
+TEST_F(EvaluationTest, HealthyAfterDurationWithEvidence) {
+  Start(ShortClass());
+  Deploy("rel-1", "checkout");
+  Samples("checkout", "v2", 0.001, 10);
+  ASSERT_EQ(AwaitStatusChange("rel-1"), "healthy");
+  const auto decisions = Release("rel-1").at("decisions").as_array();
+  ASSERT_EQ(decisions.size(), 1u);
+  EXPECT_EQ(decisions[0].at("decision").as_string(), "healthy");
+  EXPECT_TRUE(Actions("rel-1").empty());
+}
+
+TEST_F(EvaluationTest, NoEvidenceAtDurationEscalatesInsteadOfPassing) {
+  Start(ShortClass());
+  Deploy("rel-1", "checkout");
+  Samples("checkout", "v2", 0.001, 2);  // fewer than min_samples
+  ASSERT_EQ(AwaitStatusChange("rel-1"), "escalated");
+  EXPECT_TRUE(Contains(Reasons(Escalations("rel-1")[0]), "telemetry.insufficient"));
+  EXPECT_TRUE(Actions("rel-1").empty());
+}
+
 TEST_F(EvaluationTest, TooFewSamplesDecideNothing) {
   Deploy("rel-1", "checkout");
   Samples("checkout", "v2", 0.90, 3);

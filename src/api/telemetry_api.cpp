@@ -91,7 +91,7 @@ void PostTelemetry(ApiContext& ctx, const http::RequestContext& rc, http::Respon
                   std::to_string(ctx.config.limits.max_samples_per_request) + ") per request",
               {"limits.max_samples_per_request"}}));
   }
-  const TimePoint now = NowMicros();
+  const TimePoint now = ctx.clock.Now();  // receipt time on the database clock
   std::int64_t accepted = 0;
   std::int64_t series_limited = 0;
   boost::json::array rejected;

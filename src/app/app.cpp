@@ -72,8 +72,8 @@ struct App::Impl {
         authenticator(*pool, config.http.request_timeout),
         router(authenticator),
         windows(config.limits.max_series, Millis(3600000)),
-        evaluator(*pool, registry, windows, metrics, config),
-        api{*pool, metrics, config, registry, windows, evaluator,
+        evaluator(*pool, registry, windows, metrics, config, clock),
+        api{*pool, metrics, config, registry, windows, evaluator, clock,
             [this] { return server && server->draining(); }} {}
 
   void ExportAuditHead() {
@@ -137,6 +137,7 @@ struct App::Impl {
   DbAuthenticator authenticator;
   http::Router router;
   telemetry::WindowStore windows;
+  DbClock clock;
   evaluator::Evaluator evaluator;
   api::ApiContext api;
   std::unique_ptr<http::Server> server;

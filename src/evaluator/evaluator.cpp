@@ -68,17 +68,19 @@ struct Committed {
 }  // namespace
 
 Evaluator::Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, telemetry::WindowStore& windows,
-                     metrics::Metrics& metrics, const config::Config& config)
+                     metrics::Metrics& metrics, const config::Config& config, DbClock& clock)
     : pool_(pool),
       registry_(registry),
       windows_(windows),
       metrics_(metrics),
       config_(config),
+      clock_(clock),
       lease_owner_(config.instance_id + ":" + RandomHex(4)) {}
 
 Evaluator::~Evaluator() { Stop(); }
 
 void Evaluator::Start() {
+  SyncClock();
   RenewLease();  // at once, so a lone process is active before it serves
   thread_ = std::thread([this] { Loop(); });
 }
@@ -278,7 +280,7 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
     for (auto& p : pairs) telemetry.series.push_back(std::move(p));
   }
   const decision::ReleaseFacts facts = FactsOf(rel);
-  decision::DecisionContext ctx{NowMicros(), mode_.load(), 0};
+  decision::DecisionContext ctx{clock_.Now(), mode_.load(), 0};
   const decision::EvaluationHistory previous = snapshot_of.history;
   decision::Decision pre = decision::Decide(facts, *set, telemetry, ctx, previous);
   metrics_.CountEvaluation();
@@ -436,7 +438,18 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   if (!IsEvaluable(committed->status)) Forget(release_id);
 }
 
+void Evaluator::SyncClock() {
+  const TimePoint before = NowMicros();
+  auto db_now = pool_.Run<std::int64_t>([](pqxx::connection& conn) -> Result<std::int64_t> {
+    pqxx::nontransaction tx(conn);
+    return tx.exec1("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint")[0].as<std::int64_t>();
+  });
+  const TimePoint after = NowMicros();
+  if (db_now.ok()) clock_.Observe(TimePoint(std::chrono::microseconds(*db_now)), before, after);
+}
+
 void Evaluator::TickNow() {
+  SyncClock();
   if (!RenewLease()) return;  // a standby keeps no evaluation state current
   auto mode = pool_.Run<Mode>([](pqxx::connection& conn) -> Result<Mode> {
     pqxx::read_transaction tx(conn);
@@ -445,7 +458,7 @@ void Evaluator::TickNow() {
   if (mode.ok()) mode_.store(*mode);
   Reload();
   windows_.SetRetention(registry_.MaxRetention() + kRetentionSlack);
-  windows_.Prune(NowMicros());
+  windows_.Prune(clock_.Now());
   metrics_.SetSeriesActive(windows_.series_count());
   std::vector<std::pair<std::string, SteadyTime>> ids;
   {
@@ -468,7 +481,7 @@ void Evaluator::VerifyRollbacks() {
   for (const auto& rel : *rolled_back) {
     const auto set = registry_.Find(rel.release_class, rel.thresholds_version);
     if (!set || !rel.previous_version) continue;
-    const TimePoint now = NowMicros();
+    const TimePoint now = clock_.Now();
     if (now - rel.updated_at > set->evaluation.window) continue;  // verified for a whole window
     seen.insert(rel.id);
     // The restored version is evaluated on its own: it is its own baseline.

@@ -6,6 +6,7 @@
 
 #include <pqxx/pqxx>
 
+#include "backstop/common/db_clock.hpp"
 #include "backstop/common/role.hpp"
 #include "backstop/config/config.hpp"
 #include "backstop/http/router.hpp"
@@ -39,6 +40,7 @@ struct ApiContext {
   policy::PolicyRegistry& registry;
   telemetry::WindowStore& windows;
   evaluator::Evaluator& evaluator;
+  const DbClock& clock;
   std::function<bool()> draining;
 };
 

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "backstop/common/db_clock.hpp"
 #include "backstop/config/config.hpp"
 #include "backstop/decision/decide.hpp"
 #include "backstop/policy/policy_registry.hpp"
@@ -48,7 +49,7 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 class Evaluator {
  public:
   Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, telemetry::WindowStore& windows,
-            metrics::Metrics& metrics, const config::Config& config);
+            metrics::Metrics& metrics, const config::Config& config, DbClock& clock);
   ~Evaluator();
 
   void Start();
@@ -91,6 +92,7 @@ class Evaluator {
   void VerifyRollbacks();
   // Takes or renews the evaluator lease; returns whether this process holds it.
   bool RenewLease();
+  void SyncClock();  // measures the database clock's offset
   void ReleaseLease();
 
   store::DbPool& pool_;
@@ -98,6 +100,7 @@ class Evaluator {
   telemetry::WindowStore& windows_;
   metrics::Metrics& metrics_;
   const config::Config& config_;
+  DbClock& clock_;
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -1,0 +1,26 @@
+#include <gtest/gtest.h>
+
+#include "backstop/common/db_clock.hpp"
+
+namespace backstop {
+namespace {
+
+TEST(DbClockTest, OffsetIsMeasuredAgainstTheMidpointOfTheRoundTrip) {
+  DbClock clock;
+  const TimePoint before = TimePoint(std::chrono::microseconds(1'000'000));
+  const TimePoint after = before + std::chrono::microseconds(2'000);
+  clock.Observe(before + std::chrono::microseconds(5'001'000), before, after);  // db 5 s ahead
+  EXPECT_EQ(clock.offset_us(), 5'000'000);
+}
+
+TEST(DbClockTest, NowFollowsTheOffset) {
+  DbClock clock;
+  const TimePoint local = NowMicros();
+  clock.Observe(local - std::chrono::seconds(30), local, local);
+  const auto diff = NowMicros() - clock.Now();
+  EXPECT_GE(diff, std::chrono::seconds(29));
+  EXPECT_LE(diff, std::chrono::seconds(31));
+}
+
+}  // namespace
+}  // namespace backstop

@@ -126,6 +126,20 @@ Metrics::Metrics(const std::string& version)
                            .Help("Actions pending or running")
                            .Register(*registry_)
                            .Add({})) {
+  // Series with a known, small label set start at zero, so dashboards and
+  // alerts see them before the first event.
+  for (const char* r : {"accepted", "rejected", "series_limit"}) samples_.Add({{"result", r}});
+  for (const char* d : {"auto_rollback", "escalate", "would_rollback", "would_escalate", "healthy"}) {
+    decisions_.Add({{"decision", d}});
+  }
+  for (const char* k : {"conflict.baseline_degraded", "conflict.source_disagreement", "conflict.flapping"}) {
+    conflicts_.Add({{"kind", k}});
+  }
+  for (const char* r : {"invalid", "version_conflict"}) threshold_rejections_.Add({{"reason", r}});
+  for (const char* r : {"approved", "recorded", "rejected"}) approvals_.Add({{"result", r}});
+  for (const char* by : {"auto", "approval"}) {
+    for (const char* r : {"succeeded", "failed"}) rollbacks_.Add({{"decided_by", by}, {"result", r}});
+  }
   prometheus::BuildGauge()
       .Name("backstop_build_info")
       .Help("Backstop build information")

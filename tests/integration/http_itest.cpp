@@ -201,6 +201,17 @@ TEST(MetricsTest, ExpositionParsesAndCountsRequests) {
   EXPECT_EQ(samples[R"(backstop_build_info{version=")" BACKSTOP_VERSION R"("})"], 1);
   EXPECT_EQ(samples[R"(backstop_db_pool_connections{state="size"})"], 4);
   EXPECT_TRUE(samples.count("backstop_audit_head_seq")) << r.body;
+  // Families with a known label set are there, at zero, before any event.
+  EXPECT_EQ(samples.count(R"(backstop_decisions_total{decision="auto_rollback"})"), 1u);
+  EXPECT_EQ(samples.count(R"(backstop_telemetry_samples_total{result="accepted"})"), 1u);
+  EXPECT_EQ(samples.count(R"(backstop_rollbacks_total{decided_by="auto",result="succeeded"})"), 1u);
+  for (const char* name : {"backstop_releases_active", "backstop_threshold_sets_loaded", "backstop_series_active",
+                           "backstop_evaluations_total", "backstop_escalations_pending", "backstop_actions_pending",
+                           "backstop_action_stale_completions_total", "backstop_decision_latency_seconds_count",
+                           "backstop_action_duration_seconds_count",
+                           "backstop_escalation_time_to_decision_seconds_count"}) {
+    EXPECT_EQ(samples.count(name), 1u) << name;
+  }
 }
 
 }  // namespace

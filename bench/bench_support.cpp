@@ -86,6 +86,24 @@ BenchThresholds::BenchThresholds()
 
 BenchThresholds::~BenchThresholds() { std::filesystem::remove_all(path_); }
 
+std::optional<std::chrono::system_clock::time_point> DeployAndBreach(http::HttpClient& client,
+                                                                     const std::string& token,
+                                                                     const std::string& id,
+                                                                     const std::string& service) {
+  const std::vector<std::pair<std::string, std::string>> headers{{"Authorization", "Bearer " + token},
+                                                                 {"Content-Type", "application/json"}};
+  auto d = client.Send({"POST", "/v1/deployments", headers,
+                        R"({"id":")" + id + R"(","service":")" + service +
+                            R"(","environment":"prod","version":"v2","previous_version":"v1","release_class":"bench","traffic_percent":5})"});
+  if (!d || d->status != 201) return std::nullopt;
+  auto healthy = client.Send({"POST", "/v1/telemetry", headers, TelemetryBatch(service, "v2", 0.0, 4)});
+  if (!healthy || healthy->status != 202) return std::nullopt;
+  auto r = client.Send({"POST", "/v1/telemetry", headers, TelemetryBatch(service, "v2", 0.9, 6)});
+  const auto responded = std::chrono::system_clock::now();
+  if (!r || r->status != 202) return std::nullopt;
+  return responded;
+}
+
 double Percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());

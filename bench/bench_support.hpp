@@ -1,6 +1,8 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -46,6 +48,14 @@ class BenchThresholds {
 };
 
 double Percentile(std::vector<double> values, double p);
+
+// Registers release `id` of `service` (class `bench`, v1 → v2), sends four
+// healthy samples, then the breaching batch that completes the evidence.
+// Returns when the breaching batch was answered (system clock), or nullopt.
+std::optional<std::chrono::system_clock::time_point> DeployAndBreach(http::HttpClient& client,
+                                                                     const std::string& token,
+                                                                     const std::string& id,
+                                                                     const std::string& service);
 
 // Body of a telemetry batch of `n` samples.
 std::string TelemetryBatch(const std::string& service, const std::string& version, double value, int n);

@@ -79,21 +79,14 @@ int main() {
   });
   const std::string deployer = server.Token("bench-ci", Role::kDeployer);
   http::HttpClient client("127.0.0.1", server.port());
-  const std::vector<std::pair<std::string, std::string>> headers{
-      {"Authorization", "Bearer " + deployer}, {"Content-Type", "application/json"}};
   std::vector<double> latencies_ms;
   int missing = 0;
   for (int i = 0; i < kReleases; ++i) {
     const std::string service = "svc-" + std::to_string(i);
     const std::string id = "bench-" + std::to_string(i);
-    auto d = client.Send({"POST", "/v1/deployments", headers,
-                          R"({"id":")" + id + R"(","service":")" + service +
-                              R"(","environment":"prod","version":"v2","previous_version":"v1","release_class":"bench","traffic_percent":5})"});
-    if (!d || d->status != 201) return 1;
-    client.Send({"POST", "/v1/telemetry", headers, bench::TelemetryBatch(service, "v2", 0.0, 4)});
-    auto r = client.Send({"POST", "/v1/telemetry", headers, bench::TelemetryBatch(service, "v2", 0.9, 6)});
-    const auto responded = std::chrono::system_clock::now();
-    if (!r || r->status != 202) return 1;
+    const auto answered = bench::DeployAndBreach(client, deployer, id, service);
+    if (!answered) return 1;
+    const auto responded = *answered;
     const auto deadline = std::chrono::steady_clock::now() + kWaitPerRelease;
     std::optional<std::chrono::system_clock::time_point> arrived;
     while (!arrived && std::chrono::steady_clock::now() < deadline) {

@@ -22,29 +22,18 @@ int main() {
   const std::string deployer = server.Token("bench-ci", Role::kDeployer);
   http::HttpClient client("127.0.0.1", server.port());
   pqxx::connection db(server.database_url());
-  const std::vector<std::pair<std::string, std::string>> headers{
-      {"Authorization", "Bearer " + deployer}, {"Content-Type", "application/json"}};
 
   std::vector<double> latencies_ms;
   int missing = 0;
   for (int i = 0; i < kReleases; ++i) {
     const std::string service = "svc-" + std::to_string(i);
     const std::string id = "bench-" + std::to_string(i);
-    auto d = client.Send({"POST", "/v1/deployments", headers,
-                          R"({"id":")" + id + R"(","service":")" + service +
-                              R"(","environment":"prod","version":"v2","previous_version":"v1","release_class":"bench","traffic_percent":5})"});
-    if (!d || d->status != 201) {
-      std::fprintf(stderr, "deployment %d failed\n", i);
+    const auto answered = bench::DeployAndBreach(client, deployer, id, service);
+    if (!answered) {
+      std::fprintf(stderr, "release %d: deployment or telemetry failed\n", i);
       return 1;
     }
-    // Four healthy samples, then one breaching batch that completes the evidence.
-    client.Send({"POST", "/v1/telemetry", headers, bench::TelemetryBatch(service, "v2", 0.0, 4)});
-    auto r = client.Send({"POST", "/v1/telemetry", headers, bench::TelemetryBatch(service, "v2", 0.9, 6)});
-    const TimePoint responded = NowMicros();
-    if (!r || r->status != 202) {
-      std::fprintf(stderr, "telemetry %d failed\n", i);
-      return 1;
-    }
+    const TimePoint responded = std::chrono::time_point_cast<std::chrono::microseconds>(*answered);
     const auto deadline = std::chrono::steady_clock::now() + kWaitPerRelease;
     bool found = false;
     while (!found && std::chrono::steady_clock::now() < deadline) {

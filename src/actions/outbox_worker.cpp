@@ -267,15 +267,15 @@ bool OutboxWorker::RunOnce() {
     renewer.join();
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  metrics_.CountActionAttempt(executor ? executor->name() : "none", OutcomeName(result.outcome));
+  const std::string executor_name = executor ? executor->name() : "none";
+  metrics_.CountActionAttempt(executor_name, OutcomeName(result.outcome));
   metrics_.ObserveActionDuration(seconds);
-  Complete(c, result, seconds);
+  Complete(c, result, seconds, cfg != nullptr ? cfg->max_attempts : 1, executor_name);
   return true;
 }
 
-void OutboxWorker::Complete(const Claimed& c, const ExecutionResult& r, double seconds) {
-  auto [cfg, executor] = ExecutorFor(c.request.service);
-  const int max_attempts = cfg != nullptr ? cfg->max_attempts : 1;
+void OutboxWorker::Complete(const Claimed& c, const ExecutionResult& r, double seconds, int max_attempts,
+                            const std::string& executor) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
   const Outcome final_outcome =
@@ -300,7 +300,7 @@ void OutboxWorker::Complete(const Claimed& c, const ExecutionResult& r, double s
         "finished_at = CASE WHEN $4 IN ('succeeded', 'failed') THEN now() END "
         "WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND state = 'running' RETURNING id",
         c.request.action_id, config_.instance_id, c.request.attempt, state, error,
-        executor ? executor->name() : std::string("none"), delay_ms);
+        executor, delay_ms);
     if (fenced.empty()) return Recorded{true, state};
     tx.exec_params0(
         "UPDATE action_attempts SET finished_at = now(), outcome = $3, http_status = $4, exit_code = $5, "
@@ -354,12 +354,6 @@ void OutboxWorker::Complete(const Claimed& c, const ExecutionResult& r, double s
       payload["escalation_id"] = escalation_id ? boost::json::value(*escalation_id) : nullptr;
       audit::AuditRepository::Append(tx, audit::AuditEvent{"system", "action.failed", c.request.release_id,
                                                            boost::json::serialize(payload)});
-      if (escalation_id) {
-        audit::AuditRepository::Append(
-            tx, audit::AuditEvent{"system", "escalation.opened", c.request.release_id,
-                                  boost::json::serialize(boost::json::object{
-                                      {"escalation_id", *escalation_id}, {"reasons", boost::json::array{"rollback.failed"}}})});
-      }
     }
     tx.commit();
     return Recorded{false, state};

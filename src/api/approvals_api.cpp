@@ -34,10 +34,9 @@ void Audit(pqxx::work& tx, const std::string& actor, const std::string& kind, co
 // Expires a pending escalation found past its expiry during a decision (the
 // tick may not have run yet); the caller still answers 409 expired.
 void ExpireNow(pqxx::work& tx, const store::EscalationRow& e, const std::string& actor) {
-  tx.exec_params0("UPDATE escalations SET state = 'expired', decided_at = now() WHERE id = $1 AND state = 'pending'",
-                  e.id);
-  tx.exec_params0("UPDATE releases SET episode = episode + 1, updated_at = now() WHERE id = $1", e.release_id);
-  Audit(tx, actor, "escalation.expired", e.release_id, {{"escalation_id", e.id}});
+  if (store::EscalationRepository::MarkExpired(tx, e.id, e.release_id)) {
+    Audit(tx, actor, "escalation.expired", e.release_id, {{"escalation_id", e.id}});
+  }
 }
 
 Result<Decided> DecideInTransaction(pqxx::connection& conn, const config::Config& config, const std::string& id,
@@ -111,21 +110,14 @@ Result<Decided> DecideInTransaction(pqxx::connection& conn, const config::Config
                       id, approvers_text);
       boost::json::object payload{{"escalation_id", id}, {"approvers", approvers}};
       if (esc->proposed_type == "rollback") {
-        const auto* executor = config::MatchExecutor(config, release->service);
-        store::NewAction a;
-        a.release_id = release->id;
+        // The approved intent: exactly the versions the escalation proposed.
+        store::NewAction a = store::RollbackAction(*release, "approval", esc->reasons,
+                                                   config::ExecutorName(config, release->service));
         a.decision_id = esc->decision_id;
         a.escalation_id = id;
-        a.service = release->service;
-        a.environment = release->environment;
-        a.release_class = release->release_class;
-        a.action_type = "rollback";
         a.from_version = esc->from_version;
         a.to_version = esc->to_version;
-        a.decided_by = "approval";
         a.approvers = boost::json::serialize(approvers);
-        a.reasons = esc->reasons;
-        a.executor = executor != nullptr ? executor->type : "none";
         const store::ActionRow action = store::ActionRepository::Queue(tx, a);
         tx.exec_params0("UPDATE releases SET status = 'rolling_back', updated_at = now() WHERE id = $1",
                         release->id);

@@ -27,21 +27,15 @@ void ListAudit(ApiContext& ctx, const http::RequestContext& rc, http::Respond re
     return respond(http::ErrorResponse(s.error()));
   }
   audit::AuditQuery q;
-  auto limit = ParsePageLimit(req);
-  if (!limit) return respond(http::ErrorResponse(limit.error()));
-  q.limit = *limit;
+  auto page = ParsePageParams(req);
+  if (!page) return respond(http::ErrorResponse(page.error()));
+  q.limit = page->limit;
+  q.before = page->cursor;
   auto after = ParseIntParam(req, "after");
   if (!after) return respond(http::ErrorResponse(after.error()));
   q.after = *after;
-  auto cursor = ParseIntParam(req, "cursor");
-  if (!cursor) return respond(http::ErrorResponse(cursor.error()));
-  q.before = *cursor;
-  if (auto rid = req.Query("release_id")) {
-    if (!IsValidReleaseId(*rid)) {
-      return respond(http::ErrorResponse(
-          Error::InvalidInput("release_id: must be 1-128 characters of [A-Za-z0-9._:-]", {"release_id"})));
-    }
-    q.release_id = *rid;
+  if (auto s = ReadIdentifierParam(req, "release_id", q.release_id); !s) {
+    return respond(http::ErrorResponse(s.error()));
   }
   RunDb<audit::AuditPage>(
       ctx, std::move(respond),
@@ -51,10 +45,8 @@ void ListAudit(ApiContext& ctx, const http::RequestContext& rc, http::Respond re
       },
       [](audit::AuditPage& page) {
         boost::json::array entries;
-        for (const auto& e : page.entries) entries.push_back(AuditEntryToJson(e));
-        boost::json::object body{{"entries", std::move(entries)}};
-        if (page.next) body["next"] = std::to_string(*page.next);
-        return http::JsonResponse(200, Serialize(body));
+        for (const auto& e : page.items) entries.push_back(AuditEntryToJson(e));
+        return ListResponse("entries", std::move(entries), page.next);
       });
 }
 

@@ -18,7 +18,6 @@ namespace {
 
 // Metadata is free-form context for humans; bounded so it cannot bloat rows.
 constexpr std::size_t kMaxMetadataBytes = 16384;
-constexpr const char* kIdentifierRule = "must be 1-128 characters of [A-Za-z0-9._:-]";
 
 // Collects every problem with a body so the client fixes them in one go.
 class FieldErrors {
@@ -226,19 +225,13 @@ void ListReleases(ApiContext& ctx, const http::RequestContext& rc, http::Respond
     return respond(http::ErrorResponse(s.error()));
   }
   store::ReleaseQuery q;
-  auto limit = ParsePageLimit(req);
-  if (!limit) return respond(http::ErrorResponse(limit.error()));
-  q.limit = *limit;
-  auto cursor = ParseIntParam(req, "cursor");
-  if (!cursor) return respond(http::ErrorResponse(cursor.error()));
-  q.before_seq = *cursor;
-  for (const char* name : {"service", "environment"}) {
-    if (auto v = req.Query(name)) {
-      if (!IsValidIdentifier(*v)) {
-        return respond(http::ErrorResponse(Error::InvalidInput(std::string(name) + ": " + kIdentifierRule, {name})));
-      }
-      (std::string(name) == "service" ? q.service : q.environment) = *v;
-    }
+  auto page = ParsePageParams(req);
+  if (!page) return respond(http::ErrorResponse(page.error()));
+  q.limit = page->limit;
+  q.before_seq = page->cursor;
+  for (auto [name, out] : {std::pair<const char*, std::optional<std::string>*>{"service", &q.service},
+                           {"environment", &q.environment}}) {
+    if (auto s = ReadIdentifierParam(req, name, *out); !s) return respond(http::ErrorResponse(s.error()));
   }
   if (auto st = req.Query("status")) {
     if (!store::IsReleaseStatus(*st)) {
@@ -255,16 +248,20 @@ void ListReleases(ApiContext& ctx, const http::RequestContext& rc, http::Respond
       [q](pqxx::connection& conn) -> Result<ViewPage> {
         pqxx::read_transaction tx(conn);
         store::ReleasePage page = store::ReleaseRepository::List(tx, q);
+        std::vector<std::string> ids;
+        for (const auto& r : page.items) ids.push_back(r.id);
+        auto decisions = store::DecisionRepository::ListForReleases(tx, ids);
         ViewPage out{{}, page.next};
-        for (auto& r : page.releases) out.views.push_back(LoadView(tx, std::move(r)));
+        for (auto& r : page.items) {
+          auto d = std::move(decisions[r.id]);
+          out.views.push_back(ReleaseView{std::move(r), std::move(d)});
+        }
         return out;
       },
       [&ctx](ViewPage& page) {
         boost::json::array items;
         for (const auto& v : page.views) items.push_back(ReleaseResource(ctx, v));
-        boost::json::object body{{"releases", std::move(items)}};
-        if (page.next) body["next"] = std::to_string(*page.next);
-        return http::JsonResponse(200, Serialize(body));
+        return ListResponse("releases", std::move(items), page.next);
       });
 }
 

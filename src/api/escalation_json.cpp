@@ -6,16 +6,10 @@
 
 namespace backstop::api {
 
-namespace {
-boost::json::value Opt(const std::optional<std::string>& s) {
-  return s ? boost::json::value(*s) : boost::json::value(nullptr);
-}
-}  // namespace
-
 boost::json::object EscalationToJson(const store::EscalationRow& e) {
   boost::json::array approvals;
   for (const auto& a : e.approvals) {
-    approvals.push_back(boost::json::object{{"by", a.by}, {"at", FormatRfc3339(a.at)}, {"comment", Opt(a.comment)}});
+    approvals.push_back(boost::json::object{{"by", a.by}, {"at", FormatRfc3339(a.at)}, {"comment", OptionalJson(a.comment)}});
   }
   boost::json::object o;
   o["id"] = e.id;
@@ -24,7 +18,7 @@ boost::json::object EscalationToJson(const store::EscalationRow& e) {
   o["environment"] = e.environment;
   o["release_class"] = e.release_class;
   o["proposed_action"] = boost::json::object{
-      {"type", e.proposed_type}, {"from_version", e.from_version}, {"to_version", Opt(e.to_version)}};
+      {"type", e.proposed_type}, {"from_version", e.from_version}, {"to_version", OptionalJson(e.to_version)}};
   o["reasons"] = ParseStoredJson(e.reasons);
   o["evidence"] = ParseStoredJson(e.evidence);
   o["summary"] = e.summary;
@@ -34,8 +28,8 @@ boost::json::object EscalationToJson(const store::EscalationRow& e) {
   o["created_at"] = FormatRfc3339(e.created_at);
   o["expires_at"] = FormatRfc3339(e.expires_at);
   o["decided_at"] = e.decided_at ? boost::json::value(FormatRfc3339(*e.decided_at)) : nullptr;
-  o["decided_by"] = Opt(e.decided_by);
-  o["decision_id"] = Opt(e.decision_id);
+  o["decided_by"] = OptionalJson(e.decided_by);
+  o["decision_id"] = OptionalJson(e.decision_id);
   return o;
 }
 
@@ -47,15 +41,15 @@ boost::json::object ActionToJson(const store::ActionRow& a) {
   o["service"] = a.service;
   o["environment"] = a.environment;
   o["from_version"] = a.from_version;
-  o["to_version"] = Opt(a.to_version);
+  o["to_version"] = OptionalJson(a.to_version);
   o["decided_by"] = a.decided_by;
   o["approvers"] = ParseStoredJson(a.approvers);
   o["reasons"] = ParseStoredJson(a.reasons);
   o["state"] = a.state;
   o["attempts"] = a.attempts;
-  o["executor"] = Opt(a.executor);
-  o["last_error"] = Opt(a.last_error);
-  o["escalation_id"] = Opt(a.escalation_id);
+  o["executor"] = OptionalJson(a.executor);
+  o["last_error"] = OptionalJson(a.last_error);
+  o["escalation_id"] = OptionalJson(a.escalation_id);
   o["created_at"] = FormatRfc3339(a.created_at);
   o["updated_at"] = FormatRfc3339(a.updated_at);
   return o;

@@ -13,28 +13,16 @@ namespace {
 
 const char* const kEscalationStates[] = {"pending", "approved", "rejected", "expired", "superseded"};
 
-Status ReadIdentifierParam(const http::Request& req, const char* name, std::optional<std::string>& out) {
-  if (auto v = req.Query(name)) {
-    if (!IsValidIdentifier(*v)) {
-      return Error::InvalidInput(std::string(name) + ": must be 1-128 characters of [A-Za-z0-9._:-]", {name});
-    }
-    out = *v;
-  }
-  return Ok();
-}
-
 void ListEscalations(ApiContext& ctx, const http::RequestContext& rc, http::Respond respond) {
   const auto& req = rc.request;
   if (auto s = RejectUnknownParams(req, {"state", "release_id", "service", "environment", "limit", "cursor"}); !s) {
     return respond(http::ErrorResponse(s.error()));
   }
   store::EscalationQuery q;
-  auto limit = ParsePageLimit(req);
-  if (!limit) return respond(http::ErrorResponse(limit.error()));
-  q.limit = *limit;
-  auto cursor = ParseIntParam(req, "cursor");
-  if (!cursor) return respond(http::ErrorResponse(cursor.error()));
-  q.before_seq = *cursor;
+  auto page = ParsePageParams(req);
+  if (!page) return respond(http::ErrorResponse(page.error()));
+  q.limit = page->limit;
+  q.before_seq = page->cursor;
   if (auto st = req.Query("state")) {
     bool known = false;
     for (const char* s : kEscalationStates) known = known || *st == s;
@@ -58,9 +46,7 @@ void ListEscalations(ApiContext& ctx, const http::RequestContext& rc, http::Resp
       [](store::Page<store::EscalationRow>& page) {
         boost::json::array items;
         for (const auto& e : page.items) items.push_back(EscalationToJson(e));
-        boost::json::object body{{"escalations", std::move(items)}};
-        if (page.next) body["next"] = std::to_string(*page.next);
-        return http::JsonResponse(200, Serialize(body));
+        return ListResponse("escalations", std::move(items), page.next);
       });
 }
 
@@ -86,26 +72,22 @@ void ListActions(ApiContext& ctx, const http::RequestContext& rc, http::Respond 
   if (auto s = RejectUnknownParams(req, {"release_id", "limit", "cursor"}); !s) {
     return respond(http::ErrorResponse(s.error()));
   }
-  auto limit = ParsePageLimit(req);
-  if (!limit) return respond(http::ErrorResponse(limit.error()));
-  auto cursor = ParseIntParam(req, "cursor");
-  if (!cursor) return respond(http::ErrorResponse(cursor.error()));
+  auto page = ParsePageParams(req);
+  if (!page) return respond(http::ErrorResponse(page.error()));
   std::optional<std::string> release_id;
   if (auto s = ReadIdentifierParam(req, "release_id", release_id); !s) {
     return respond(http::ErrorResponse(s.error()));
   }
   RunDb<store::Page<store::ActionRow>>(
       ctx, std::move(respond),
-      [release_id, before = *cursor, limit = *limit](pqxx::connection& conn) -> Result<store::Page<store::ActionRow>> {
+      [release_id, p = *page](pqxx::connection& conn) -> Result<store::Page<store::ActionRow>> {
         pqxx::read_transaction tx(conn);
-        return store::ActionRepository::List(tx, release_id, before, limit);
+        return store::ActionRepository::List(tx, release_id, p.cursor, p.limit);
       },
       [](store::Page<store::ActionRow>& page) {
         boost::json::array items;
         for (const auto& a : page.items) items.push_back(ActionToJson(a));
-        boost::json::object body{{"actions", std::move(items)}};
-        if (page.next) body["next"] = std::to_string(*page.next);
-        return http::JsonResponse(200, Serialize(body));
+        return ListResponse("actions", std::move(items), page.next);
       });
 }
 

@@ -5,6 +5,9 @@
 
 #include <boost/json.hpp>
 
+#include "backstop/common/identifiers.hpp"
+#include "backstop/http/router.hpp"
+
 namespace backstop::api {
 
 Result<boost::json::object> ParseJsonObject(const std::string& body, bool allow_empty) {
@@ -77,11 +80,31 @@ boost::json::value ParseStoredJson(const std::string& text) {
   return v;
 }
 
-namespace {
 boost::json::value OptionalJson(const std::optional<std::string>& s) {
   return s ? boost::json::value(*s) : boost::json::value(nullptr);
 }
-}  // namespace
+
+Result<PageParams> ParsePageParams(const http::Request& req) {
+  auto limit = ParsePageLimit(req);
+  if (!limit) return limit.error();
+  auto cursor = ParseIntParam(req, "cursor");
+  if (!cursor) return cursor.error();
+  return PageParams{*limit, *cursor};
+}
+
+http::Response ListResponse(const char* key, boost::json::array items, std::optional<std::int64_t> next) {
+  boost::json::object body{{key, std::move(items)}};
+  if (next) body["next"] = std::to_string(*next);
+  return http::JsonResponse(200, Serialize(body));
+}
+
+Status ReadIdentifierParam(const http::Request& req, const char* name, std::optional<std::string>& out) {
+  if (auto v = req.Query(name)) {
+    if (!IsValidIdentifier(*v)) return Error::InvalidInput(std::string(name) + ": " + kIdentifierRule, {name});
+    out = *v;
+  }
+  return Ok();
+}
 
 boost::json::value JsonNumber(double d) {
   // Integral values are written as integers ("5", not "5E0").

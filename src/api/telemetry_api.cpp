@@ -38,7 +38,7 @@ Result<telemetry::IncomingSample> ParseSample(const boost::json::value& v, TimeP
       return Ok();
     }
     if (!f->is_string() || !IsValidIdentifier(f->as_string())) {
-      return Error::InvalidInput(std::string(field) + ": must be 1-128 characters of [A-Za-z0-9._:-]");
+      return Error::InvalidInput(std::string(field) + ": " + kIdentifierRule);
     }
     out = std::string(f->as_string());
     return Ok();

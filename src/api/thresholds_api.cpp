@@ -23,11 +23,9 @@ void ListThresholds(ApiContext& ctx, const http::RequestContext& rc, http::Respo
   if (auto s = RejectUnknownParams(rc.request, {"limit", "cursor"}); !s) {
     return respond(http::ErrorResponse(s.error()));
   }
-  auto limit = ParsePageLimit(rc.request);
-  if (!limit) return respond(http::ErrorResponse(limit.error()));
-  auto cursor = ParseIntParam(rc.request, "cursor");  // an offset into the newest-first list
-  if (!cursor) return respond(http::ErrorResponse(cursor.error()));
-  const std::int64_t offset = cursor->value_or(0);
+  auto page = ParsePageParams(rc.request);  // the cursor is an offset into the newest-first list
+  if (!page) return respond(http::ErrorResponse(page.error()));
+  const std::int64_t offset = page->cursor.value_or(0);
   if (offset < 0) return respond(http::ErrorResponse(Error::InvalidInput("cursor: must be >= 0", {"cursor"})));
   RunDb<std::vector<store::StoredThresholdSet>>(
       ctx, std::move(respond),
@@ -35,7 +33,7 @@ void ListThresholds(ApiContext& ctx, const http::RequestContext& rc, http::Respo
         pqxx::read_transaction tx(conn);
         return store::ThresholdRepository::ListAll(tx);
       },
-      [limit = *limit, offset](std::vector<store::StoredThresholdSet>& all) {
+      [limit = page->limit, offset](std::vector<store::StoredThresholdSet>& all) {
         boost::json::array items;
         std::int64_t i = offset;
         for (; i < static_cast<std::int64_t>(all.size()) && static_cast<int>(items.size()) < limit; ++i) {
@@ -46,9 +44,8 @@ void ListThresholds(ApiContext& ctx, const http::RequestContext& rc, http::Respo
                                               {"source_file", s.source_file},
                                               {"loaded_at", FormatRfc3339(s.loaded_at)}});
         }
-        boost::json::object body{{"threshold_sets", std::move(items)}};
-        if (i < static_cast<std::int64_t>(all.size())) body["next"] = std::to_string(i);
-        return http::JsonResponse(200, Serialize(body));
+        const bool more = i < static_cast<std::int64_t>(all.size());
+        return ListResponse("threshold_sets", std::move(items), more ? std::optional<std::int64_t>(i) : std::nullopt);
       });
 }
 

@@ -62,15 +62,7 @@ AuditEntry AuditRepository::Append(pqxx::work& tx, const AuditEvent& event) {
 
 AuditPage AuditRepository::List(pqxx::transaction_base& tx, const AuditQuery& q) {
   const pqxx::result rows = tx.exec_params(kListSql, q.release_id, q.after, q.before, q.limit + 1);
-  AuditPage page;
-  for (const auto& row : rows) {
-    if (static_cast<int>(page.entries.size()) == q.limit) {
-      page.next = page.entries.back().seq;
-      break;
-    }
-    page.entries.push_back(FromRow(row));
-  }
-  return page;
+  return store::TakePage<AuditEntry>(rows, q.limit, FromRow, [](const AuditEntry& e) { return e.seq; });
 }
 
 VerifyResult AuditRepository::Verify(pqxx::transaction_base& tx,

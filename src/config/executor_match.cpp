@@ -11,4 +11,9 @@ const ExecutorConfig* MatchExecutor(const Config& config, const std::string& ser
   return nullptr;
 }
 
+std::string ExecutorName(const Config& config, const std::string& service) {
+  const auto* e = MatchExecutor(config, service);
+  return e != nullptr ? e->type : "none";
+}
+
 }  // namespace backstop::config

@@ -43,11 +43,6 @@ std::string ReasonsJson(const std::vector<decision::ReasonCode>& reasons) {
   return boost::json::serialize(a);
 }
 
-std::string ExecutorFor(const config::Config& config, const std::string& service) {
-  const auto* e = config::MatchExecutor(config, service);
-  return e != nullptr ? e->type : "none";
-}
-
 // True while `owner` holds the evaluator lease at `epoch`; the share lock
 // keeps a takeover from committing until this transaction ends.
 bool LeaseHeld(pqxx::work& tx, const std::string& owner, std::int64_t epoch) {
@@ -303,7 +298,7 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
     return;  // the database already holds this decision for this episode
   }
 
-  const std::string executor = ExecutorFor(config_, rel.service);
+  const std::string executor = config::ExecutorName(config_, rel.service);
   const std::int64_t epoch = epoch_.load();
   auto committed = pool_.Run<Committed>([&](pqxx::connection& conn) -> Result<Committed> {
     pqxx::work tx(conn);
@@ -349,18 +344,8 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
     };
     switch (d.kind) {
       case decision::DecisionKind::kAutoRollback: {
-        store::NewAction a;
-        a.release_id = rel.id;
+        store::NewAction a = store::RollbackAction(*locked, "auto", reasons, executor);
         a.decision_id = decision_id;
-        a.service = locked->service;
-        a.environment = locked->environment;
-        a.release_class = locked->release_class;
-        a.action_type = "rollback";
-        a.from_version = locked->version;
-        a.to_version = locked->previous_version;
-        a.decided_by = "auto";
-        a.reasons = reasons;
-        a.executor = executor;
         const store::ActionRow action = store::ActionRepository::Queue(tx, a);
         payload["action_id"] = action.id;
         set_status(store::kStatusRollingBack);
@@ -387,12 +372,6 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
         const store::EscalationRow esc = store::EscalationRepository::Open(tx, e);
         payload["escalation_id"] = esc.id;
         set_status(store::kStatusEscalated);
-        audit::AuditRepository::Append(
-            tx, audit::AuditEvent{"system", "escalation.opened", rel.id,
-                                  boost::json::serialize(boost::json::object{
-                                      {"escalation_id", esc.id}, {"reasons", boost::json::parse(reasons)},
-                                      {"required_approvals", esc.required_approvals},
-                                      {"expires_at", FormatRfc3339(esc.expires_at)}})});
         break;
       }
       case decision::DecisionKind::kHealthy:
@@ -532,11 +511,7 @@ void Evaluator::VerifyRollbacks() {
                   ": still degraded after the rollback from " + rel.version + " — the cause is elsewhere";
       e.required_approvals = set->RequiredApprovals();
       e.ttl = set->approval_ttl;
-      const auto esc = store::EscalationRepository::Open(tx, e);
-      audit::AuditRepository::Append(
-          tx, audit::AuditEvent{"system", "escalation.opened", rel.id,
-                                boost::json::serialize(boost::json::object{
-                                    {"escalation_id", esc.id}, {"reasons", boost::json::array{"rollback.ineffective"}}})});
+      store::EscalationRepository::Open(tx, e);
       tx.commit();
       return true;
     });

@@ -40,7 +40,7 @@ constexpr std::string_view kDirectoryField = "(directory)";
 
 constexpr std::string_view kIsRequired = "is required";
 constexpr std::string_view kDurationProblem = "must be a duration like 500ms, 30s, 5m, 2h";
-constexpr std::string_view kIdentifierProblem = "must be 1-128 characters of [A-Za-z0-9._:-]";
+constexpr std::string_view kIdentifierProblem = kIdentifierRule;
 
 constexpr std::array<std::string_view, 10> kTopLevelKeys = {
     "release_class", "version",  "description", "reversibility", "automation",

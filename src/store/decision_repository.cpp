@@ -1,6 +1,5 @@
 #include "backstop/store/decision_repository.hpp"
 
-#include <tuple>
 
 #include <boost/json.hpp>
 
@@ -33,7 +32,7 @@ constexpr const char* kDecisionInsertDryRun =
     "DO NOTHING RETURNING id";
 constexpr const char* kDecisionList =
     "SELECT id, release_id, episode, decision, reasons::text, evidence::text, thresholds_version, mode, "
-    BACKSTOP_US("at") " FROM decisions WHERE release_id = $1 ORDER BY at DESC, id";
+    BACKSTOP_US("at") " FROM decisions WHERE release_id = ANY($1::text[]) ORDER BY at DESC, id";
 
 constexpr const char* kEscalationColumns =
     "seq, id, release_id, decision_id, service, environment, release_class, proposed_type, from_version, "
@@ -128,15 +127,28 @@ std::optional<std::string> DecisionRepository::Insert(pqxx::work& tx, const std:
   return id;
 }
 
-std::vector<DecisionRow> DecisionRepository::ListForRelease(pqxx::transaction_base& tx,
-                                                            const std::string& release_id) {
-  std::vector<DecisionRow> out;
-  for (const auto& r : tx.exec_params(kDecisionList, release_id)) {
-    out.push_back(DecisionRow{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<int>(),
-                              r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<std::string>(),
-                              r[6].as<std::int64_t>(), r[7].as<std::string>(), Micros(r[8])});
+std::map<std::string, std::vector<DecisionRow>> DecisionRepository::ListForReleases(
+    pqxx::transaction_base& tx, const std::vector<std::string>& release_ids) {
+  std::map<std::string, std::vector<DecisionRow>> out;
+  if (release_ids.empty()) return out;
+  // A text[] literal; release ids are identifiers (no quotes, commas or
+  // braces), and the literal travels as a parameter.
+  std::string ids = "{";
+  for (const auto& id : release_ids) ids += (ids.size() > 1 ? ",\"" : "\"") + id + "\"";
+  ids += "}";
+  for (const auto& r : tx.exec_params(kDecisionList, ids)) {
+    DecisionRow d{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<int>(),
+                  r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<std::string>(),
+                  r[6].as<std::int64_t>(), r[7].as<std::string>(), Micros(r[8])};
+    out[d.release_id].push_back(std::move(d));
   }
   return out;
+}
+
+std::vector<DecisionRow> DecisionRepository::ListForRelease(pqxx::transaction_base& tx,
+                                                            const std::string& release_id) {
+  auto by_release = ListForReleases(tx, {release_id});
+  return std::move(by_release[release_id]);
 }
 
 EscalationRow EscalationRepository::Open(pqxx::work& tx, const NewEscalation& e) {
@@ -144,7 +156,15 @@ EscalationRow EscalationRepository::Open(pqxx::work& tx, const NewEscalation& e)
   tx.exec_params0(kEscalationInsert, id, e.release_id, e.decision_id, e.service, e.environment,
                   e.release_class, e.proposed_type, e.from_version, e.to_version, e.reasons, e.evidence,
                   e.summary, e.required_approvals, static_cast<std::int64_t>(e.ttl.count()));
-  return *Find(tx, id);
+  EscalationRow row = *Find(tx, id);
+  boost::json::object payload{{"escalation_id", row.id},
+                              {"reasons", boost::json::parse(row.reasons)},
+                              {"required_approvals", row.required_approvals},
+                              {"expires_at", FormatRfc3339(row.expires_at)}};
+  if (e.replaces) payload["replaces"] = *e.replaces;
+  audit::AuditRepository::Append(
+      tx, audit::AuditEvent{"system", "escalation.opened", row.release_id, boost::json::serialize(payload)});
+  return row;
 }
 
 std::optional<EscalationRow> EscalationRepository::Find(pqxx::transaction_base& tx, const std::string& id,
@@ -165,17 +185,14 @@ Page<EscalationRow> EscalationRepository::List(pqxx::transaction_base& tx, const
           " AND ($3::text IS NULL OR service = $3) AND ($4::text IS NULL OR environment = $4)"
           " AND ($5::bigint IS NULL OR seq < $5) ORDER BY seq DESC LIMIT $6",
       q.state, q.release_id, q.service, q.environment, q.before_seq, q.limit + 1);
-  Page<EscalationRow> page;
-  for (const auto& row : rows) {
-    if (static_cast<int>(page.items.size()) == q.limit) {
-      page.next = page.items.back().seq;
-      break;
-    }
-    EscalationRow e = EscalationFromRow(row);
-    LoadApprovals(tx, e);
-    page.items.push_back(std::move(e));
-  }
-  return page;
+  return TakePage<EscalationRow>(
+      rows, q.limit,
+      [&tx](const pqxx::row& row) {
+        EscalationRow e = EscalationFromRow(row);
+        LoadApprovals(tx, e);
+        return e;
+      },
+      [](const EscalationRow& e) { return e.seq; });
 }
 
 bool EscalationRepository::HasPending(pqxx::transaction_base& tx, const std::string& release_id) {
@@ -185,6 +202,34 @@ bool EscalationRepository::HasPending(pqxx::transaction_base& tx, const std::str
 
 std::int64_t EscalationRepository::CountPending(pqxx::transaction_base& tx) {
   return tx.exec1("SELECT count(*) FROM escalations WHERE state = 'pending'")[0].as<std::int64_t>();
+}
+
+NewAction RollbackAction(const Release& release, std::string decided_by, std::string reasons,
+                         std::string executor) {
+  NewAction a;
+  a.release_id = release.id;
+  a.service = release.service;
+  a.environment = release.environment;
+  a.release_class = release.release_class;
+  a.action_type = "rollback";
+  a.from_version = release.version;
+  a.to_version = release.previous_version;
+  a.decided_by = std::move(decided_by);
+  a.reasons = std::move(reasons);
+  a.executor = std::move(executor);
+  return a;
+}
+
+bool EscalationRepository::MarkExpired(pqxx::work& tx, const std::string& id, const std::string& release_id) {
+  const pqxx::result updated = tx.exec_params(
+      "UPDATE escalations SET state = 'expired', decided_at = now() "
+      "WHERE id = $1 AND state = 'pending' AND expires_at <= now() RETURNING id",
+      id);
+  if (updated.empty()) return false;
+  // A fresh episode: if the release is still degraded, the next evaluation
+  // asks again rather than letting an unanswered question stand.
+  tx.exec_params0("UPDATE releases SET episode = episode + 1, updated_at = now() WHERE id = $1", release_id);
+  return true;
 }
 
 std::vector<EscalationRow> EscalationRepository::ExpireDue(pqxx::work& tx) {
@@ -198,31 +243,7 @@ std::vector<EscalationRow> EscalationRepository::ExpireDue(pqxx::work& tx) {
     const std::string id = r[0].as<std::string>();
     const std::string release_id = r[1].as<std::string>();
     tx.exec_params("SELECT 1 FROM releases WHERE id = $1 FOR UPDATE", release_id);
-    const pqxx::result updated = tx.exec_params(
-        "UPDATE escalations SET state = 'expired', decided_at = now() "
-        "WHERE id = $1 AND state = 'pending' AND expires_at <= now() RETURNING id",
-        id);
-    if (updated.empty()) continue;  // decided meanwhile
-    // A fresh episode: if the release is still degraded, the next evaluation
-    // asks again rather than letting an unanswered question stand.
-    tx.exec_params0("UPDATE releases SET episode = episode + 1, updated_at = now() WHERE id = $1", release_id);
-    expired.emplace_back(id, release_id);
-  }
-  // A failed rollback is not re-evaluated (nothing runs to decide again), so
-  // its unanswered question is asked again here, with a fresh expiry.
-  std::vector<std::tuple<std::string, std::string, std::string>> reopened;  // old id, new id, release
-  for (const auto& [id, release_id] : expired) {
-    const std::string fresh = NewUuid();
-    const pqxx::result r = tx.exec_params(
-        "INSERT INTO escalations (id, release_id, decision_id, service, environment, release_class, proposed_type, "
-        "from_version, to_version, reasons, evidence, summary, required_approvals, state, expires_at) "
-        "SELECT $2, e.release_id, e.decision_id, e.service, e.environment, e.release_class, e.proposed_type, "
-        "e.from_version, e.to_version, e.reasons, e.evidence, e.summary, e.required_approvals, 'pending', "
-        "now() + (e.expires_at - e.created_at) FROM escalations e JOIN releases r ON r.id = e.release_id "
-        "WHERE e.id = $1 AND r.status = 'rollback_failed' AND e.reasons::text LIKE '%rollback.failed%' "
-        "RETURNING id",
-        id, fresh);
-    if (!r.empty()) reopened.emplace_back(id, fresh, release_id);
+    if (MarkExpired(tx, id, release_id)) expired.emplace_back(id, release_id);  // else decided meanwhile
   }
   std::vector<EscalationRow> out;
   for (const auto& [id, release_id] : expired) {
@@ -231,12 +252,17 @@ std::vector<EscalationRow> EscalationRepository::ExpireDue(pqxx::work& tx) {
         tx, audit::AuditEvent{"system", "escalation.expired", release_id, boost::json::serialize(payload)});
     out.push_back(*Find(tx, id));
   }
-  for (const auto& [old_id, fresh, release_id] : reopened) {
-    boost::json::object payload{{"escalation_id", fresh},
-                                {"reasons", boost::json::array{"rollback.failed"}},
-                                {"replaces", old_id}};
-    audit::AuditRepository::Append(
-        tx, audit::AuditEvent{"system", "escalation.opened", release_id, boost::json::serialize(payload)});
+  // A failed rollback is not re-evaluated (nothing runs to decide again), so
+  // its unanswered question is asked again here, with a fresh expiry.
+  for (const auto& old : out) {
+    const bool still_failed =
+        !tx.exec_params("SELECT 1 FROM releases WHERE id = $1 AND status = 'rollback_failed'", old.release_id).empty();
+    if (!still_failed || old.reasons.find("rollback.failed") == std::string::npos) continue;
+    NewEscalation again{old.release_id,  old.decision_id,      old.service,  old.environment,
+                        old.release_class, old.proposed_type, old.from_version, old.to_version,
+                        old.reasons,     old.evidence,         old.summary,  old.required_approvals,
+                        std::chrono::duration_cast<Millis>(old.expires_at - old.created_at), old.id};
+    Open(tx, again);
   }
   return out;
 }
@@ -275,15 +301,7 @@ Page<ActionRow> ActionRepository::List(pqxx::transaction_base& tx, const std::op
                          " FROM actions WHERE ($1::text IS NULL OR release_id = $1)"
                          " AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3",
                      release_id, before_seq, limit + 1);
-  Page<ActionRow> page;
-  for (const auto& row : rows) {
-    if (static_cast<int>(page.items.size()) == limit) {
-      page.next = page.items.back().seq;
-      break;
-    }
-    page.items.push_back(ActionFromRow(row));
-  }
-  return page;
+  return TakePage<ActionRow>(rows, limit, ActionFromRow, [](const ActionRow& a) { return a.seq; });
 }
 
 int ActionRepository::CountAutoInWindow(pqxx::transaction_base& tx, const std::string& release_class,

@@ -182,15 +182,7 @@ ReleasePage ReleaseRepository::List(pqxx::transaction_base& tx, const ReleaseQue
           " AND ($3::text IS NULL OR status = $3) AND ($4::bigint IS NULL OR seq < $4)"
           " ORDER BY seq DESC LIMIT $5",
       q.service, q.environment, q.status, q.before_seq, q.limit + 1);
-  ReleasePage page;
-  for (const auto& row : rows) {
-    if (static_cast<int>(page.releases.size()) == q.limit) {
-      page.next = page.releases.back().seq;
-      break;
-    }
-    page.releases.push_back(FromRow(row));
-  }
-  return page;
+  return TakePage<Release>(rows, q.limit, FromRow, [](const Release& r) { return r.seq; });
 }
 
 Result<Release> ReleaseRepository::SetTraffic(pqxx::work& tx, const std::string& id,

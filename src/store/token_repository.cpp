@@ -24,7 +24,7 @@ constexpr const char* kLookup =
 Result<std::string> TokenRepository::Create(pqxx::work& tx, const std::string& name, Role role,
                                             const std::string& actor) {
   if (!IsValidIdentifier(name)) {
-    return Error::InvalidInput("name: must be 1-128 characters of [A-Za-z0-9._:-]", {"name"});
+    return Error::InvalidInput(std::string("name: ") + kIdentifierRule, {"name"});
   }
   const std::string token = kTokenPrefix + RandomHex(32);
   const pqxx::result r =

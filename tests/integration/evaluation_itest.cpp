@@ -71,6 +71,19 @@ class EvaluationTest : public ::testing::Test {
     return status;
   }
 
+  // Polls the database (bounded) until the release has an action row; returns the count.
+  int AwaitActionRows(const std::string& release_id) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    int rows = 0;
+    while (rows == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(50ms);
+      auto conn = server->db().Connect();
+      pqxx::read_transaction tx(*conn);
+      rows = tx.exec_params1("SELECT count(*) FROM actions WHERE release_id = $1", release_id)[0].as<int>();
+    }
+    return rows;
+  }
+
   boost::json::array Actions(const std::string& id) {
     return ParseJson(server->Request("GET", "/v1/actions?release_id=" + id, admin).body).at("actions").as_array();
   }
@@ -291,15 +304,7 @@ TEST_F(EvaluationTest, RestartMidEvaluationResumesAndDecidesOnce) {
                                                   {"Content-Type", "application/json"}}, body});
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->status, 202);
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  int actions = 0;
-  while (actions == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(50ms);
-    auto conn = server->db().Connect();
-    pqxx::read_transaction tx(*conn);
-    actions = tx.exec1("SELECT count(*) FROM actions WHERE release_id = 'rel-1'")[0].as<int>();
-  }
-  EXPECT_EQ(actions, 1);
+  EXPECT_EQ(AwaitActionRows("rel-1"), 1);
   std::this_thread::sleep_for(300ms);
   auto conn = server->db().Connect();
   pqxx::read_transaction tx(*conn);
@@ -337,15 +342,7 @@ TEST_F(EvaluationTest, StandbyRefusesTelemetryAndTakesOverWhenTheActiveStops) {
   }
   ASSERT_EQ(status, 202);
   EXPECT_EQ(client.Send({"GET", "/readyz", {}, ""})->status, 200);
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  int actions = 0;
-  while (actions == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(50ms);
-    auto conn = server->db().Connect();
-    pqxx::read_transaction tx(*conn);
-    actions = tx.exec1("SELECT count(*) FROM actions WHERE release_id = 'rel-1'")[0].as<int>();
-  }
-  EXPECT_EQ(actions, 1);
+  EXPECT_EQ(AwaitActionRows("rel-1"), 1);
   standby.Stop();
 }
 

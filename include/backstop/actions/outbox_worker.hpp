@@ -52,7 +52,10 @@ class OutboxWorker {
   void ListenLoop();
   bool RunOnce();  // false when nothing was claimable
   std::optional<Claimed> Claim();
-  void Complete(const Claimed& c, const ExecutionResult& r, double seconds);
+  // Records the attempt's outcome, fenced; `max_attempts` and `executor`
+  // come from the executor that ran it.
+  void Complete(const Claimed& c, const ExecutionResult& r, double seconds, int max_attempts,
+                const std::string& executor);
   std::pair<const config::ExecutorConfig*, std::shared_ptr<Executor>> ExecutorFor(const std::string& service) const;
   Millis Lease() const;
 

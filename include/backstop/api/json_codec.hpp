@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -27,6 +28,22 @@ Status RejectUnknownFields(const boost::json::object& obj, std::initializer_list
 
 // ?limit=: default 100, 1..1000; above the maximum → 400 limit_exceeded.
 Result<int> ParsePageLimit(const http::Request& req);
+
+// ?limit= and ?cursor= of a list route.
+struct PageParams {
+  int limit = kDefaultPageLimit;
+  std::optional<std::int64_t> cursor;
+};
+Result<PageParams> ParsePageParams(const http::Request& req);
+
+// A list answer: {"<key>": items}, plus "next" while more remain.
+http::Response ListResponse(const char* key, boost::json::array items, std::optional<std::int64_t> next);
+
+// An optional identifier query parameter; malformed → 400 naming it.
+Status ReadIdentifierParam(const http::Request& req, const char* name, std::optional<std::string>& out);
+
+// A JSON string, or null when absent.
+boost::json::value OptionalJson(const std::optional<std::string>& s);
 
 // An optional integer query parameter; malformed → 400 naming it.
 Result<std::optional<std::int64_t>> ParseIntParam(const http::Request& req, const char* name);

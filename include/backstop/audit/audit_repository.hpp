@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "backstop/audit/audit_entry.hpp"
+#include "backstop/store/paging.hpp"
 
 namespace backstop::audit {
 
@@ -18,10 +19,7 @@ struct AuditQuery {
   int limit = 100;
 };
 
-struct AuditPage {
-  std::vector<AuditEntry> entries;     // newest first
-  std::optional<std::int64_t> next;    // cursor for the next page, if more remain
-};
+using AuditPage = store::Page<AuditEntry>;  // newest first
 
 struct VerifyResult {
   bool ok = true;

@@ -11,4 +11,7 @@ namespace backstop::config {
 // choose where a rollback is sent.
 const ExecutorConfig* MatchExecutor(const Config& config, const std::string& service);
 
+// The type of the matching executor ("webhook", "command", "log"), or "none".
+std::string ExecutorName(const Config& config, const std::string& service);
+
 }  // namespace backstop::config

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,8 @@
 
 #include "backstop/common/duration.hpp"
 #include "backstop/common/time_format.hpp"
+#include "backstop/store/paging.hpp"
+#include "backstop/store/release_repository.hpp"
 
 namespace backstop::store {
 
@@ -91,6 +94,7 @@ struct NewEscalation {
   std::string summary;
   int required_approvals = 1;
   Millis ttl{0};
+  std::optional<std::string> replaces;  // the expired escalation this one asks again
 };
 
 struct NewAction {
@@ -109,6 +113,11 @@ struct NewAction {
   std::string executor;
 };
 
+// A rollback of `release` to its previous version; callers add what links
+// it to its decision or escalation.
+NewAction RollbackAction(const Release& release, std::string decided_by, std::string reasons,
+                         std::string executor);
+
 struct EscalationQuery {
   std::optional<std::string> state;
   std::optional<std::string> release_id;
@@ -116,12 +125,6 @@ struct EscalationQuery {
   std::optional<std::string> environment;
   std::optional<std::int64_t> before_seq;
   int limit = 100;
-};
-
-template <typename Row>
-struct Page {
-  std::vector<Row> items;
-  std::optional<std::int64_t> next;
 };
 
 // Decision rows: one real decision per release episode (unique index), each
@@ -133,17 +136,28 @@ class DecisionRepository {
                                            const std::string& decision, const std::string& reasons,
                                            const std::string& evidence, std::int64_t thresholds_version,
                                            const std::string& mode);
+  // Newest first.
   static std::vector<DecisionRow> ListForRelease(pqxx::transaction_base& tx, const std::string& release_id);
+  // The decisions of many releases in one query (list answers).
+  static std::map<std::string, std::vector<DecisionRow>> ListForReleases(
+      pqxx::transaction_base& tx, const std::vector<std::string>& release_ids);
 };
 
 class EscalationRepository {
  public:
+  // Opens a pending escalation (expiry from the database clock) and audits
+  // `escalation.opened`. The caller holds the release row lock.
   static EscalationRow Open(pqxx::work& tx, const NewEscalation& e);
   static std::optional<EscalationRow> Find(pqxx::transaction_base& tx, const std::string& id,
                                            bool for_update = false);
   static Page<EscalationRow> List(pqxx::transaction_base& tx, const EscalationQuery& q);
   static bool HasPending(pqxx::transaction_base& tx, const std::string& release_id);
   static std::int64_t CountPending(pqxx::transaction_base& tx);
+
+  // Marks one pending escalation expired and opens a new episode for its
+  // release (whose row the caller has locked); false if it was no longer
+  // pending or not yet due. The caller audits.
+  static bool MarkExpired(pqxx::work& tx, const std::string& id, const std::string& release_id);
 
   // Marks pending escalations past expires_at (database clock) expired, opens
   // a new episode for their releases and audits each. Returns them.

@@ -10,6 +10,7 @@
 #include "backstop/common/duration.hpp"
 #include "backstop/common/result.hpp"
 #include "backstop/common/time_format.hpp"
+#include "backstop/store/paging.hpp"
 
 namespace backstop::store {
 
@@ -75,10 +76,7 @@ struct ReleaseQuery {
   int limit = 100;
 };
 
-struct ReleasePage {
-  std::vector<Release> releases;
-  std::optional<std::int64_t> next;
-};
+using ReleasePage = Page<Release>;  // newest first
 
 class ReleaseRepository {
  public:

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "backstop/cli/thresholds_validate.hpp"
+#include "temp_dir.hpp"
 
 namespace backstop::cli {
 namespace {
@@ -26,32 +27,7 @@ signals:
     max: 0.05
 )";
 
-// A fresh directory under the system temp folder, removed with its contents.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("backstop_thresholds_validate_test_" + std::to_string(::getpid()) + "_" +
-             std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  void Write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name, std::ios::binary) << text;
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using backstop::testing::TempDir;
 
 std::string WithClass(const std::string& name) {
   std::string text = kValid;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backstop/policy/threshold_parser.hpp"
+#include "temp_dir.hpp"
 
 namespace backstop::policy {
 namespace {
@@ -786,32 +787,7 @@ TEST(ThresholdParserTest, ContentShaChangesWhenAnyThresholdChanges) {
 
 // ---- directories -----------------------------------------------------------------
 
-// A fresh directory under the system temp folder, removed with its contents.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("backstop_threshold_parser_test_" + std::to_string(::getpid()) + "_" +
-             std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  void Write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name, std::ios::binary) << text;
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using backstop::testing::TempDir;
 
 std::vector<std::string> FileNames(const DirectoryResult& result) {
   std::vector<std::string> names;

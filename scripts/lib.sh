@@ -18,6 +18,10 @@ BACKSTOP_PACKAGES=(
 
 # ccache needs a writable cache folder even where HOME is unset (CI).
 export CCACHE_DIR="${CCACHE_DIR:-${HOME:-/tmp}/.ccache}"
+# Paths inside the checkout are hashed relative to it, so a fresh clone in
+# another folder (CI, a second worktree) reuses the cache of this one.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$BACKSTOP_ROOT}"
+export CCACHE_NOHASHDIR=true
 
 log() { printf '[backstop] %s\n' "$*" >&2; }
 

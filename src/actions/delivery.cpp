@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "backstop/common/sha256.hpp"
+#include "backstop/common/wire_table.hpp"
 
 namespace backstop::actions {
 
@@ -31,6 +32,16 @@ std::string SignatureHeader(const std::string& secret, std::int64_t unix_seconds
   const std::string t = std::to_string(unix_seconds);
   return "t=" + t + ",v1=" + HmacSha256Hex(secret, t + "." + body);
 }
+
+namespace {
+constexpr WireTable<Outcome, 3> kOutcomes{{
+    {Outcome::kSucceeded, "succeeded"},
+    {Outcome::kRetry, "retry"},
+    {Outcome::kFailed, "failed"},
+}};
+}  // namespace
+
+std::string_view ToString(Outcome o) { return WireName(kOutcomes, o); }
 
 Outcome ClassifyHttpStatus(int status) {
   if (status >= 200 && status < 300) return Outcome::kSucceeded;

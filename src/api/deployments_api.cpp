@@ -11,6 +11,7 @@
 #include "backstop/common/identifiers.hpp"
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/store/release_repository.hpp"
+#include "backstop/workflow/release_registration.hpp"
 
 namespace backstop::api {
 
@@ -145,7 +146,7 @@ ReleaseView LoadView(pqxx::transaction_base& tx, store::Release r) {
 boost::json::object ReleaseResource(const ApiContext& ctx, const ReleaseView& v) {
   boost::json::object o = ReleaseToJson(v.release);
   if (auto e = ctx.evaluator.LatestEvaluation(v.release.id)) {
-    o["evaluation"] = EvaluationToJson(*e);
+    o["evaluation"] = decision::EvaluationToJson(*e);
   } else if (!v.decisions.empty()) {
     o["evaluation"] = ParseStoredJson(v.decisions.front().evidence);
   } else {
@@ -176,7 +177,7 @@ void PostDeployment(ApiContext& ctx, const http::RequestContext& rc, http::Respo
       ctx, std::move(respond),
       [r = std::move(parsed).value(), deployed_by](pqxx::connection& conn) -> Result<Registered> {
         pqxx::work tx(conn);
-        auto out = store::ReleaseRepository::Register(tx, r, deployed_by);
+        auto out = workflow::RegisterRelease(tx, r, deployed_by);
         if (!out) return out.error();
         ReleaseView view = LoadView(tx, out->release);
         tx.commit();
@@ -207,7 +208,7 @@ void PostTraffic(ApiContext& ctx, const http::RequestContext& rc, http::Respond 
       ctx, std::move(respond),
       [id, traffic = *traffic, actor](pqxx::connection& conn) -> Result<ReleaseView> {
         pqxx::work tx(conn);
-        auto r = store::ReleaseRepository::SetTraffic(tx, id, traffic, actor);
+        auto r = workflow::ChangeTraffic(tx, id, traffic, actor);
         if (!r) return r.error();
         ReleaseView view = LoadView(tx, std::move(r).value());
         tx.commit();
@@ -234,10 +235,10 @@ void ListReleases(ApiContext& ctx, const http::RequestContext& rc, http::Respond
     if (auto s = ReadIdentifierParam(req, name, *out); !s) return respond(http::ErrorResponse(s.error()));
   }
   if (auto st = req.Query("status")) {
-    if (!store::IsReleaseStatus(*st)) {
+    q.status = domain::ParseReleaseStatus(*st);
+    if (!q.status) {
       return respond(http::ErrorResponse(Error::InvalidInput("status: unknown release status " + *st, {"status"})));
     }
-    q.status = *st;
   }
   struct ViewPage {
     std::vector<ReleaseView> views;

@@ -5,13 +5,12 @@
 #include "backstop/api/escalation_json.hpp"
 #include "backstop/api/json_codec.hpp"
 #include "backstop/common/identifiers.hpp"
-#include "backstop/store/decision_repository.hpp"
+#include "backstop/store/action_repository.hpp"
+#include "backstop/store/escalation_repository.hpp"
 
 namespace backstop::api {
 
 namespace {
-
-const char* const kEscalationStates[] = {"pending", "approved", "rejected", "expired", "superseded"};
 
 void ListEscalations(ApiContext& ctx, const http::RequestContext& rc, http::Respond respond) {
   const auto& req = rc.request;
@@ -24,13 +23,11 @@ void ListEscalations(ApiContext& ctx, const http::RequestContext& rc, http::Resp
   q.limit = page->limit;
   q.before_seq = page->cursor;
   if (auto st = req.Query("state")) {
-    bool known = false;
-    for (const char* s : kEscalationStates) known = known || *st == s;
-    if (!known) {
+    q.state = domain::ParseEscalationState(*st);
+    if (!q.state) {
       return respond(http::ErrorResponse(Error::InvalidInput(
           "state: must be one of pending, approved, rejected, expired, superseded", {"state"})));
     }
-    q.state = *st;
   }
   for (auto [name, out] : {std::pair<const char*, std::optional<std::string>*>{"release_id", &q.release_id},
                            {"service", &q.service},

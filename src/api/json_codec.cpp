@@ -106,53 +106,6 @@ Status ReadIdentifierParam(const http::Request& req, const char* name, std::opti
   return Ok();
 }
 
-boost::json::value JsonNumber(double d) {
-  // Integral values are written as integers ("5", not "5E0").
-  if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.0e15) {
-    return static_cast<std::int64_t>(d);
-  }
-  return d;
-}
-
-namespace {
-boost::json::value AggregateToJson(const std::optional<decision::AggregateValue>& a) {
-  if (!a) return nullptr;
-  boost::json::object o;
-  o["value"] = JsonNumber(a->value);
-  o["samples"] = a->samples;
-  o["newest_at"] = a->newest_at ? boost::json::value(FormatRfc3339(*a->newest_at)) : nullptr;
-  return o;
-}
-}  // namespace
-
-boost::json::object EvaluationToJson(const decision::Evaluation& e) {
-  boost::json::array signals;
-  for (const auto& s : e.signals) {
-    boost::json::object o;
-    o["name"] = s.name;
-    o["source"] = s.source;
-    o["critical"] = s.critical;
-    o["state"] = decision::ToString(s.state);
-    // The canary object is always there; without samples its value is null.
-    boost::json::value canary = AggregateToJson(s.canary);
-    if (canary.is_null()) canary = boost::json::object{{"value", nullptr}, {"samples", 0}, {"newest_at", nullptr}};
-    o["canary"] = std::move(canary);
-    o["baseline"] = AggregateToJson(s.baseline);
-    o["absolute_breach"] = s.absolute_breach;
-    o["baseline_breach"] = s.baseline_breach;
-    o["p_value"] = s.p_value ? boost::json::value(*s.p_value) : nullptr;
-    signals.push_back(std::move(o));
-  }
-  boost::json::array conflicts;
-  for (auto c : e.conflicts) conflicts.emplace_back(decision::ToString(c));
-  boost::json::object out;
-  out["verdict"] = decision::ToString(e.verdict);
-  out["signals"] = std::move(signals);
-  out["conflicts"] = std::move(conflicts);
-  out["evaluated_at"] = FormatRfc3339(e.evaluated_at);
-  return out;
-}
-
 boost::json::object ReleaseToJson(const store::Release& r) {
   boost::json::object o;
   o["id"] = r.id;
@@ -162,9 +115,9 @@ boost::json::object ReleaseToJson(const store::Release& r) {
   o["previous_version"] = OptionalJson(r.previous_version);
   o["release_class"] = r.release_class;
   o["thresholds_version"] = r.thresholds_version;
-  o["traffic_percent"] = JsonNumber(r.traffic_percent);
+  o["traffic_percent"] = decision::JsonNumber(r.traffic_percent);
   o["shared_infrastructure"] = r.shared_infrastructure;
-  o["status"] = r.status;
+  o["status"] = std::string(domain::ToString(r.status));
   o["deployed_by"] = r.deployed_by;
   o["triggered_by"] = OptionalJson(r.triggered_by);
   o["metadata"] = r.metadata ? ParseStoredJson(*r.metadata) : boost::json::value(nullptr);

@@ -5,6 +5,7 @@
 #include "backstop/api/json_codec.hpp"
 #include "backstop/evaluator/evaluator.hpp"
 #include "backstop/metrics/metrics.hpp"
+#include "backstop/store/db_probe.hpp"
 
 namespace backstop::api {
 
@@ -29,8 +30,7 @@ void AddSystemRoutes(http::Router& router, ApiContext& ctx) {
                 }
                 ctx.pool.Submit<bool>(
                     [](pqxx::connection& conn) -> Result<bool> {
-                      pqxx::nontransaction tx(conn);
-                      tx.exec1("SELECT 1");
+                      store::Ping(conn);
                       return true;
                     },
                     [respond, &ctx](Result<bool> r) {

@@ -3,7 +3,7 @@
 
 #include "backstop/api/api_context.hpp"
 #include "backstop/api/json_codec.hpp"
-#include "backstop/app/threshold_loading.hpp"
+#include "backstop/workflow/policy_sync.hpp"
 
 namespace backstop::api {
 
@@ -51,14 +51,14 @@ void ListThresholds(ApiContext& ctx, const http::RequestContext& rc, http::Respo
 
 void Reload(ApiContext& ctx, const http::RequestContext& rc, http::Respond respond) {
   const std::string actor = rc.principal->name;
-  RunDb<app::LoadReport>(
+  RunDb<workflow::LoadReport>(
       ctx, std::move(respond),
-      [&ctx, actor](pqxx::connection& conn) -> Result<app::LoadReport> {
-        app::LoadReport report = app::LoadThresholdDirectory(conn, ctx.config.thresholds_dir, actor, ctx.metrics);
-        app::RefreshRegistry(conn, ctx.registry, ctx.metrics);
+      [&ctx, actor](pqxx::connection& conn) -> Result<workflow::LoadReport> {
+        workflow::LoadReport report = workflow::LoadThresholdDirectory(conn, ctx.config.thresholds_dir, actor, ctx.metrics);
+        workflow::RefreshRegistry(conn, ctx.registry, ctx.metrics);
         return report;
       },
-      [](app::LoadReport& report) {
+      [](workflow::LoadReport& report) {
         boost::json::array files;
         for (const auto& o : report.files) files.push_back(OutcomeToJson(o));
         boost::json::object body{{"files", std::move(files)}};

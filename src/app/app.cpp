@@ -9,8 +9,8 @@
 #include "backstop/actions/outbox_worker.hpp"
 #include "backstop/api/api_context.hpp"
 #include "backstop/config/config_loader.hpp"
-#include "backstop/store/decision_repository.hpp"
-#include "backstop/app/threshold_loading.hpp"
+#include "backstop/store/action_repository.hpp"
+#include "backstop/workflow/policy_sync.hpp"
 #include "backstop/evaluator/evaluator.hpp"
 #include "backstop/telemetry/window_store.hpp"
 #include "backstop/audit/audit_repository.hpp"
@@ -104,10 +104,10 @@ struct App::Impl {
 
   // Loads thresholds_dir at start-up. Refuses to start only when no file is valid.
   Status LoadThresholds() {
-    auto report = pool->Run<app::LoadReport>(
-        [this](pqxx::connection& conn) -> Result<app::LoadReport> {
-          app::LoadReport r = app::LoadThresholdDirectory(conn, config.thresholds_dir, "startup", metrics);
-          app::RefreshRegistry(conn, registry, metrics);
+    auto report = pool->Run<workflow::LoadReport>(
+        [this](pqxx::connection& conn) -> Result<workflow::LoadReport> {
+          workflow::LoadReport r = workflow::LoadThresholdDirectory(conn, config.thresholds_dir, "startup", metrics);
+          workflow::RefreshRegistry(conn, registry, metrics);
           return r;
         },
         std::chrono::seconds(60));

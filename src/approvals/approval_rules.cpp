@@ -10,8 +10,9 @@ std::optional<Error> CheckDecision(const ApprovalFacts& f, Verdict verdict) {
       std::find(f.approvers.begin(), f.approvers.end(), f.actor) != f.approvers.end()) {
     return Error::Conflict("already_approved", f.actor + " already approved this escalation");
   }
-  if (f.escalation_state != "pending") {
-    return Error::Conflict(f.escalation_state, "the escalation is " + f.escalation_state);
+  if (f.escalation_state != domain::EscalationState::kPending) {
+    const std::string state(domain::ToString(f.escalation_state));
+    return Error::Conflict(state, "the escalation is " + state);
   }
   if (f.expired_now) return Error::Conflict("expired", "the escalation expired unanswered");
   // Separation of duties binds rejections too: keeping one's own degraded

@@ -50,7 +50,7 @@ AuditEntry AuditRepository::Append(pqxx::work& tx, const AuditEvent& event) {
   e.prev_hash = head[1].as<std::string>();
   e.at = TimePoint(std::chrono::microseconds(head[2].as<std::int64_t>()));
   e.actor = event.actor;
-  e.kind = event.kind;
+  e.kind = std::string(ToString(event.kind));
   e.release_id = event.release_id;
   e.payload = event.payload;
   e.hash = ComputeHash(e);

@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "backstop/common/wire_table.hpp"
 #include "backstop/decision/conflicts.hpp"
 #include "backstop/decision/signal_history.hpp"
 
@@ -11,30 +12,36 @@ namespace backstop::decision {
 
 namespace {
 
+constexpr WireTable<DecisionKind, 6> kDecisionKinds{{
+    {DecisionKind::kNone, "none"},
+    {DecisionKind::kAutoRollback, "auto_rollback"},
+    {DecisionKind::kEscalate, "escalate"},
+    {DecisionKind::kWouldRollback, "would_rollback"},
+    {DecisionKind::kWouldEscalate, "would_escalate"},
+    {DecisionKind::kHealthy, "healthy"},
+}};
+
+constexpr WireTable<ProposedActionType, 2> kProposedActionTypes{{
+    {ProposedActionType::kRollback, "rollback"},
+    {ProposedActionType::kContain, "contain"},
+}};
+
 DecisionKind Escalation(Mode mode) {
   return mode == Mode::kDryRun ? DecisionKind::kWouldEscalate : DecisionKind::kEscalate;
 }
 
 }  // namespace
 
-std::string_view ToString(DecisionKind k) {
-  switch (k) {
-    case DecisionKind::kNone: return "none";
-    case DecisionKind::kAutoRollback: return "auto_rollback";
-    case DecisionKind::kEscalate: return "escalate";
-    case DecisionKind::kWouldRollback: return "would_rollback";
-    case DecisionKind::kWouldEscalate: return "would_escalate";
-    case DecisionKind::kHealthy: return "healthy";
-  }
-  return "unknown";
+std::string_view ToString(DecisionKind k) { return WireName(kDecisionKinds, k); }
+std::optional<DecisionKind> ParseDecisionKind(std::string_view text) {
+  auto k = ParseWire(kDecisionKinds, text);
+  if (k == DecisionKind::kNone) return std::nullopt;  // "none" is never stored
+  return k;
 }
 
-std::string_view ToString(ProposedActionType t) {
-  switch (t) {
-    case ProposedActionType::kRollback: return "rollback";
-    case ProposedActionType::kContain: return "contain";
-  }
-  return "unknown";
+std::string_view ToString(ProposedActionType t) { return WireName(kProposedActionTypes, t); }
+std::optional<ProposedActionType> ParseProposedActionType(std::string_view text) {
+  return ParseWire(kProposedActionTypes, text);
 }
 
 // The decision, in order:

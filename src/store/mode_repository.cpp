@@ -31,7 +31,7 @@ Mode ModeRepository::Set(pqxx::work& tx, Mode mode, const std::string& actor) {
   tx.exec_params0(kUpdate, std::string(ModeName(mode)), actor);
   boost::json::object payload{{"from", ModeName(previous)}, {"to", ModeName(mode)}};
   audit::AuditRepository::Append(
-      tx, audit::AuditEvent{actor, "mode.changed", std::nullopt, boost::json::serialize(payload)});
+      tx, audit::AuditEvent{actor, audit::AuditKind::kModeChanged, std::nullopt, boost::json::serialize(payload)});
   return previous;
 }
 

@@ -2,8 +2,9 @@
 
 #include <boost/json.hpp>
 
-#include "backstop/audit/audit_repository.hpp"
-#include "backstop/store/decision_repository.hpp"
+#include <stdexcept>
+
+#include "backstop/store/row_helpers.hpp"
 
 namespace backstop::store {
 
@@ -12,8 +13,7 @@ namespace {
 constexpr const char* kColumns =
     "seq, id, service, environment, version, previous_version, release_class, thresholds_version, "
     "traffic_percent, shared_infrastructure, status, deployed_by, triggered_by, metadata::text, "
-    "request_body, (extract(epoch FROM started_at) * 1000000)::bigint, "
-    "(extract(epoch FROM updated_at) * 1000000)::bigint, episode";
+    "request_body, " BACKSTOP_EPOCH_MICROS("started_at") ", " BACKSTOP_EPOCH_MICROS("updated_at") ", episode";
 
 // Serializes registrations of one service/environment (supersession is
 // decided by what was registered before, so two at once must not interleave).
@@ -21,11 +21,21 @@ constexpr const char* kLockServiceEnv =
     "SELECT pg_advisory_xact_lock(hashtextextended('release:' || $1 || '/' || $2, 0))";
 constexpr const char* kNewestThresholds =
     "SELECT max(version) FROM threshold_sets WHERE release_class = $1";
-// A release in progress: not finished and no rollback in flight.
 constexpr const char* kSupersede =
-    "UPDATE releases SET status = 'superseded', updated_at = now() "
-    "WHERE service = $1 AND environment = $2 AND id <> $3 "
-    "AND status IN ('evaluating', 'escalated', 'rollback_rejected', 'rollback_failed') RETURNING id";
+    "UPDATE releases SET status = $4, updated_at = now() "
+    "WHERE service = $1 AND environment = $2 AND id <> $3 AND status = ANY($5::text[]) RETURNING id";
+constexpr const char* kTransition =
+    "UPDATE releases SET status = $2, updated_at = now() WHERE id = $1 AND status = ANY($3::text[]) RETURNING id";
+constexpr const char* kNewEpisode = "UPDATE releases SET episode = episode + 1, updated_at = now() WHERE id = $1";
+constexpr const char* kNewestFor =
+    "SELECT id FROM releases WHERE service = $1 AND environment = $2 ORDER BY seq DESC LIMIT 1";
+constexpr const char* kSetTraffic =
+    "UPDATE releases SET traffic_percent = $2, updated_at = now() WHERE id = $1 "
+    "AND status IN ('evaluating', 'escalated', 'rollback_rejected') RETURNING id";
+// A release in progress: not finished and no rollback in flight.
+constexpr domain::ReleaseStatus kInProgress[] = {
+    domain::ReleaseStatus::kEvaluating, domain::ReleaseStatus::kEscalated,
+    domain::ReleaseStatus::kRollbackRejected, domain::ReleaseStatus::kRollbackFailed};
 constexpr const char* kInsert =
     "INSERT INTO releases (id, service, environment, version, previous_version, release_class, "
     "thresholds_version, traffic_percent, shared_infrastructure, status, deployed_by, triggered_by, "
@@ -45,13 +55,15 @@ Release FromRow(const pqxx::row& row) {
   r.thresholds_version = row[7].as<std::int64_t>();
   r.traffic_percent = row[8].as<double>();
   r.shared_infrastructure = row[9].as<bool>();
-  r.status = row[10].as<std::string>();
+  const auto status = domain::ParseReleaseStatus(row[10].as<std::string>());
+  if (!status) throw std::runtime_error("release " + r.id + ": unknown status " + row[10].as<std::string>());
+  r.status = *status;
   r.deployed_by = row[11].as<std::string>();
   if (!row[12].is_null()) r.triggered_by = row[12].as<std::string>();
   if (!row[13].is_null()) r.metadata = row[13].as<std::string>();
   r.request_body = row[14].as<std::string>();
-  r.started_at = TimePoint(std::chrono::microseconds(row[15].as<std::int64_t>()));
-  r.updated_at = TimePoint(std::chrono::microseconds(row[16].as<std::int64_t>()));
+  r.started_at = TimeFromMicros(row[15]);
+  r.updated_at = TimeFromMicros(row[16]);
   r.episode = row[17].as<int>();
   return r;
 }
@@ -101,17 +113,15 @@ Result<RegisterOutcome> Replay(const Release& existing, const NewRelease& r) {
 
 }  // namespace
 
-bool IsReleaseStatus(const std::string& s) {
-  for (const char* st : {kStatusEvaluating, kStatusHealthy, kStatusRollingBack, kStatusRolledBack,
-                         kStatusRollbackFailed, kStatusEscalated, kStatusRollbackRejected,
-                         kStatusSuperseded}) {
-    if (s == st) return true;
-  }
-  return false;
+template <typename Range>
+static std::string StatusArray(const Range& statuses) {
+  std::vector<std::string> names;
+  for (auto st : statuses) names.emplace_back(domain::ToString(st));
+  return TextArrayLiteral(names);
 }
 
-Result<RegisterOutcome> ReleaseRepository::Register(pqxx::work& tx, const NewRelease& r,
-                                                    const std::string& deployed_by) {
+Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelease& r,
+                                                  const std::string& deployed_by) {
   tx.exec_params(kLockServiceEnv, r.service, r.environment);
   if (r.id_from_client) {
     if (auto existing = Find(tx, r.id)) return Replay(*existing, r);
@@ -134,38 +144,41 @@ Result<RegisterOutcome> ReleaseRepository::Register(pqxx::work& tx, const NewRel
   }
   RegisterOutcome out;
   out.created = true;
-  // Row locks first (releases, then their escalations), audit appends last:
-  // the lock order every writer follows, so writers never deadlock.
-  std::vector<std::pair<std::string, std::vector<std::string>>> superseded;
-  for (const auto& row : tx.exec_params(kSupersede, r.service, r.environment, r.id)) {
-    const std::string old_id = row[0].as<std::string>();
-    out.superseded.push_back(old_id);
-    superseded.emplace_back(old_id, EscalationRepository::SupersedePending(tx, old_id));
-  }
-  for (const auto& [old_id, escalations] : superseded) {
-    boost::json::object payload{{"superseded_by", r.id}};
-    audit::AuditRepository::Append(
-        tx, audit::AuditEvent{deployed_by, "release.superseded", old_id, boost::json::serialize(payload)});
-    for (const auto& esc : escalations) {
-      boost::json::object p{{"escalation_id", esc}, {"superseded_by", r.id}};
-      audit::AuditRepository::Append(
-          tx, audit::AuditEvent{deployed_by, "escalation.superseded", old_id, boost::json::serialize(p)});
+  out.release = *Find(tx, r.id);
+  return out;
+}
+
+bool ReleaseRepository::Transition(pqxx::work& tx, const std::string& id,
+                                   std::initializer_list<domain::ReleaseStatus> allowed_from,
+                                   domain::ReleaseStatus to) {
+  for (auto from : allowed_from) {
+    if (!domain::IsLegalTransition(from, to)) {
+      throw std::logic_error("illegal release transition " + std::string(domain::ToString(from)) + " -> " +
+                             std::string(domain::ToString(to)));
     }
   }
-  out.release = *Find(tx, r.id);
-  boost::json::object payload{
-      {"service", r.service},
-      {"environment", r.environment},
-      {"version", r.version},
-      {"previous_version", r.previous_version ? boost::json::value(*r.previous_version) : nullptr},
-      {"release_class", r.release_class},
-      {"thresholds_version", thresholds_version},
-      {"traffic_percent", r.traffic_percent},
-      {"shared_infrastructure", r.shared_infrastructure},
-      {"triggered_by", r.triggered_by ? boost::json::value(*r.triggered_by) : nullptr}};
-  audit::AuditRepository::Append(
-      tx, audit::AuditEvent{deployed_by, "release.registered", r.id, boost::json::serialize(payload)});
+  return !tx.exec_params(kTransition, id, std::string(domain::ToString(to)), StatusArray(allowed_from)).empty();
+}
+
+std::vector<std::string> ReleaseRepository::SupersedeInProgress(pqxx::work& tx, const std::string& service,
+                                                                const std::string& environment,
+                                                                const std::string& except_id) {
+  std::vector<std::string> out;
+  for (const auto& row : tx.exec_params(kSupersede, service, environment, except_id,
+                                        std::string(domain::ToString(domain::ReleaseStatus::kSuperseded)),
+                                        StatusArray(kInProgress))) {
+    out.push_back(row[0].as<std::string>());
+  }
   return out;
+}
+
+void ReleaseRepository::StartNewEpisode(pqxx::work& tx, const std::string& id) { tx.exec_params0(kNewEpisode, id); }
+
+std::optional<std::string> ReleaseRepository::NewestIdFor(pqxx::transaction_base& tx, const std::string& service,
+                                                          const std::string& environment) {
+  const pqxx::result r = tx.exec_params(kNewestFor, service, environment);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
 }
 
 std::optional<Release> ReleaseRepository::Find(pqxx::transaction_base& tx, const std::string& id) {
@@ -181,25 +194,18 @@ ReleasePage ReleaseRepository::List(pqxx::transaction_base& tx, const ReleaseQue
           " FROM releases WHERE ($1::text IS NULL OR service = $1) AND ($2::text IS NULL OR environment = $2)"
           " AND ($3::text IS NULL OR status = $3) AND ($4::bigint IS NULL OR seq < $4)"
           " ORDER BY seq DESC LIMIT $5",
-      q.service, q.environment, q.status, q.before_seq, q.limit + 1);
+      q.service, q.environment,
+      q.status ? std::optional<std::string>(domain::ToString(*q.status)) : std::nullopt, q.before_seq, q.limit + 1);
   return TakePage<Release>(rows, q.limit, FromRow, [](const Release& r) { return r.seq; });
 }
 
-Result<Release> ReleaseRepository::SetTraffic(pqxx::work& tx, const std::string& id,
-                                              double traffic_percent, const std::string& actor) {
-  const pqxx::result r = tx.exec_params(
-      "UPDATE releases SET traffic_percent = $2, updated_at = now() WHERE id = $1 "
-      "AND status IN ('evaluating', 'escalated', 'rollback_rejected') RETURNING id",
-      id, traffic_percent);
-  if (r.empty()) {
+Result<Release> ReleaseRepository::SetTraffic(pqxx::work& tx, const std::string& id, double traffic_percent) {
+  if (tx.exec_params(kSetTraffic, id, traffic_percent).empty()) {
     auto existing = Find(tx, id);
     if (!existing) return Error::NotFound("no release " + id);
-    return Error::Conflict("release_ended", "release " + id + " is " + existing->status +
+    return Error::Conflict("release_ended", "release " + id + " is " + std::string(domain::ToString(existing->status)) +
                                                 "; its traffic can no longer change");
   }
-  boost::json::object payload{{"traffic_percent", traffic_percent}};
-  audit::AuditRepository::Append(
-      tx, audit::AuditEvent{actor, "release.traffic_changed", id, boost::json::serialize(payload)});
   return *Find(tx, id);
 }
 

@@ -18,7 +18,7 @@ constexpr const char* kSelectAll =
     "(extract(epoch FROM loaded_at) * 1000000)::bigint "
     "FROM threshold_sets ORDER BY loaded_at DESC, version DESC, release_class";
 
-void Audit(pqxx::work& tx, const std::string& actor, const char* kind, const FileLoadOutcome& o,
+void Audit(pqxx::work& tx, const std::string& actor, audit::AuditKind kind, const FileLoadOutcome& o,
            const std::optional<std::string>& sha) {
   boost::json::object payload{{"file", o.file}, {"result", o.result}};
   payload["release_class"] = o.release_class ? boost::json::value(*o.release_class) : nullptr;
@@ -44,7 +44,7 @@ FileLoadOutcome ThresholdRepository::Store(pqxx::work& tx, const std::string& fi
       message += (message.empty() ? "" : "; ") + e.field + ": " + e.reason;
     }
     out.error_message = message;
-    Audit(tx, actor, "thresholds.rejected", out, std::nullopt);
+    Audit(tx, actor, audit::AuditKind::kThresholdsRejected, out, std::nullopt);
     return out;
   }
   const auto& set = *parsed.set;
@@ -55,7 +55,7 @@ FileLoadOutcome ThresholdRepository::Store(pqxx::work& tx, const std::string& fi
                                                policy::CanonicalJson(set), file);
   if (!inserted.empty()) {
     out.result = "loaded";
-    Audit(tx, actor, "thresholds.loaded", out, sha);
+    Audit(tx, actor, audit::AuditKind::kThresholdsLoaded, out, sha);
     return out;
   }
   const std::string stored = tx.exec_params1(kSelectSha, set.release_class, set.version)[0].as<std::string>();
@@ -68,7 +68,7 @@ FileLoadOutcome ThresholdRepository::Store(pqxx::work& tx, const std::string& fi
   out.error_message = "release_class " + set.release_class + " version " + std::to_string(set.version) +
                       " is already stored with other content (sha256 " + stored.substr(0, 12) +
                       "...); bump the version";
-  Audit(tx, actor, "thresholds.rejected", out, sha);
+  Audit(tx, actor, audit::AuditKind::kThresholdsRejected, out, sha);
   return out;
 }
 

@@ -34,7 +34,7 @@ Result<std::string> TokenRepository::Create(pqxx::work& tx, const std::string& n
   }
   boost::json::object payload{{"name", name}, {"role", RoleName(role)}};
   audit::AuditRepository::Append(
-      tx, audit::AuditEvent{actor, "token.created", std::nullopt, boost::json::serialize(payload)});
+      tx, audit::AuditEvent{actor, audit::AuditKind::kTokenCreated, std::nullopt, boost::json::serialize(payload)});
   return token;
 }
 
@@ -43,7 +43,7 @@ Status TokenRepository::Revoke(pqxx::work& tx, const std::string& name, const st
   if (r.empty()) return Error::NotFound("no live token named " + name);
   boost::json::object payload{{"name", name}, {"role", r[0][0].as<std::string>()}};
   audit::AuditRepository::Append(
-      tx, audit::AuditEvent{actor, "token.revoked", std::nullopt, boost::json::serialize(payload)});
+      tx, audit::AuditEvent{actor, audit::AuditKind::kTokenRevoked, std::nullopt, boost::json::serialize(payload)});
   return Ok();
 }
 

@@ -16,7 +16,7 @@ void AppendMany(const std::string& url, int thread_index, int count) {
   for (int i = 0; i < count; ++i) {
     pqxx::work tx(conn);
     AuditRepository::Append(
-        tx, audit::AuditEvent{"writer-" + std::to_string(thread_index), "test.event", std::nullopt,
+        tx, audit::AuditEvent{"writer-" + std::to_string(thread_index), audit::AuditKind::kModeChanged, std::nullopt,
                               R"({"i":)" + std::to_string(i) + "}"});
     tx.commit();
   }
@@ -144,7 +144,7 @@ TEST(AuditTest, RolledBackAppendLeavesNoGap) {
   {
     auto conn = db.Connect();
     pqxx::work tx(*conn);
-    AuditRepository::Append(tx, audit::AuditEvent{"x", "test.event", std::nullopt, "{}"});
+    AuditRepository::Append(tx, audit::AuditEvent{"x", audit::AuditKind::kModeChanged, std::nullopt, "{}"});
     tx.abort();
   }
   AppendSome(db, 1);
@@ -160,7 +160,7 @@ TEST(AuditApiTest, ListsNewestFirstWithFiltersAndCursor) {
     auto conn = server.db().Connect();
     for (int i = 0; i < 5; ++i) {
       pqxx::work tx(*conn);
-      AuditRepository::Append(tx, audit::AuditEvent{"t", "release.registered",
+      AuditRepository::Append(tx, audit::AuditEvent{"t", audit::AuditKind::kReleaseRegistered,
                                                     std::string(i % 2 ? "rel-a" : "rel-b"), "{}"});
       tx.commit();
     }

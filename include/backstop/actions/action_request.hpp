@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace backstop::actions {
@@ -20,7 +21,14 @@ struct ActionRequest {
   int attempt = 1;
 };
 
-enum class Outcome { kSucceeded, kRetry, kFailed };
+// How one attempt ended (the wire strings are action_attempts.outcome and
+// the `outcome` of action.* audit entries and metrics).
+enum class Outcome {
+  kSucceeded,  // succeeded: the receiver confirmed it
+  kRetry,      // retry: failed for now (408, 429, 5xx, timeout); try again after a backoff
+  kFailed,     // failed: will not succeed by retrying (other 4xx, bad config)
+};
+std::string_view ToString(Outcome o);
 
 struct ExecutionResult {
   Outcome outcome = Outcome::kFailed;

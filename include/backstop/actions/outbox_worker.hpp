@@ -11,7 +11,9 @@
 #include "backstop/actions/executor.hpp"
 #include "backstop/config/config.hpp"
 #include "backstop/policy/policy_registry.hpp"
+#include "backstop/store/action_repository.hpp"
 #include "backstop/store/db_pool.hpp"
+#include "backstop/workflow/action_outcome.hpp"
 
 namespace backstop::metrics {
 class Metrics;
@@ -47,15 +49,14 @@ class OutboxWorker {
   void Wake();
 
  private:
-  struct Claimed;
   void WorkerLoop();
   void ListenLoop();
   bool RunOnce();  // false when nothing was claimable
-  std::optional<Claimed> Claim();
-  // Records the attempt's outcome, fenced; `max_attempts` and `executor`
-  // come from the executor that ran it.
-  void Complete(const Claimed& c, const ExecutionResult& r, double seconds, int max_attempts,
-                const std::string& executor);
+  std::optional<store::ClaimedAction> Claim();
+  // Runs the executor while a helper thread renews the lease.
+  ExecutionResult ExecuteLeased(const store::ClaimedAction& c, Executor& executor);
+  // Records the attempt's outcome through the workflow, fenced.
+  void Complete(const store::ClaimedAction& c, const workflow::AttemptReport& report);
   std::pair<const config::ExecutorConfig*, std::shared_ptr<Executor>> ExecutorFor(const std::string& service) const;
   Millis Lease() const;
 

@@ -8,6 +8,7 @@
 
 #include "backstop/common/db_clock.hpp"
 #include "backstop/common/role.hpp"
+#include "backstop/domain/mode.hpp"
 #include "backstop/config/config.hpp"
 #include "backstop/http/router.hpp"
 #include "backstop/policy/policy_registry.hpp"

@@ -2,7 +2,9 @@
 
 #include <boost/json/object.hpp>
 
+#include "backstop/store/action_repository.hpp"
 #include "backstop/store/decision_repository.hpp"
+#include "backstop/store/escalation_repository.hpp"
 
 namespace backstop::api {
 

@@ -10,7 +10,7 @@
 
 #include "backstop/audit/audit_entry.hpp"
 #include "backstop/common/result.hpp"
-#include "backstop/decision/evaluate.hpp"
+#include "backstop/decision/evaluation_json.hpp"
 #include "backstop/http/message.hpp"
 #include "backstop/store/release_repository.hpp"
 
@@ -56,11 +56,6 @@ boost::json::object AuditEntryToJson(const audit::AuditEntry& e);
 // The release resource without evaluation and decisions (callers add them).
 boost::json::object ReleaseToJson(const store::Release& r);
 
-// A number for an answer: integral values as integers.
-boost::json::value JsonNumber(double d);
-
-// DESIGN "Reasons and evidence": {"verdict", "signals": [...], "conflicts", "evaluated_at"}.
-boost::json::object EvaluationToJson(const decision::Evaluation& e);
 
 // Parses JSON text stored by us; malformed text becomes a JSON string.
 boost::json::value ParseStoredJson(const std::string& text);

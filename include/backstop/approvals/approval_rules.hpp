@@ -5,13 +5,14 @@
 #include <vector>
 
 #include "backstop/common/error.hpp"
+#include "backstop/domain/states.hpp"
 
 namespace backstop::approvals {
 
 // What an approval or rejection is checked against, read inside the
 // transaction that holds the escalation row lock.
 struct ApprovalFacts {
-  std::string escalation_state;              // pending | approved | rejected | expired | superseded
+  domain::EscalationState escalation_state = domain::EscalationState::kPending;
   bool expired_now = false;                  // expires_at <= the database's now()
   std::string actor;                         // the approver's identity (token name)
   std::string deployed_by;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "backstop/audit/audit_kind.hpp"
 #include "backstop/common/time_format.hpp"
 
 namespace backstop::audit {
@@ -25,7 +26,7 @@ struct AuditEntry {
 // What a caller appends; seq, at and the hashes are assigned by the chain.
 struct AuditEvent {
   std::string actor;
-  std::string kind;
+  AuditKind kind = AuditKind::kModeChanged;
   std::optional<std::string> release_id;
   std::string payload = "{}";
 };

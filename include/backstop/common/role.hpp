@@ -23,9 +23,4 @@ struct Principal {
   Role role = Role::kViewer;
 };
 
-// Controller modes (DESIGN "Evaluation ... the decision").
-enum class Mode { kNormal, kDryRun, kFreeze };
-std::string_view ModeName(Mode m);
-std::optional<Mode> ParseMode(std::string_view name);
-
 }  // namespace backstop

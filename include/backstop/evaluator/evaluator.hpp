@@ -2,20 +2,19 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <map>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <utility>
-#include <vector>
 
 #include "backstop/common/db_clock.hpp"
 #include "backstop/config/config.hpp"
 #include "backstop/decision/decide.hpp"
+#include "backstop/evaluator/evaluation_scheduler.hpp"
+#include "backstop/evaluator/evaluator_lease.hpp"
+#include "backstop/evaluator/release_tracker.hpp"
+#include "backstop/evaluator/rollback_verifier.hpp"
 #include "backstop/policy/policy_registry.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/release_repository.hpp"
@@ -27,25 +26,22 @@ class Metrics;
 
 namespace backstop::evaluator {
 
-using SteadyTime = std::chrono::steady_clock::time_point;
-
-// The imperative shell around the pure decision core.
+// The imperative shell around the pure decision core: schedules
+// evaluations, feeds the core and hands its decisions to the workflow.
 //
-// Keeps the releases under evaluation in memory with their evaluation
-// history. A release is re-evaluated when telemetry for its service and
-// environment arrives (debounced: a burst of batches gives one evaluation)
-// and on every evaluation_tick (staleness, breach_for, duration, expiry).
-// On each tick it also reloads the evaluable releases from PostgreSQL, so a
-// restart resumes where the database says, and expires due escalations.
+// A release is re-evaluated when telemetry for its service and environment
+// arrives (debounced) and on every evaluation_tick (staleness, breach_for,
+// duration, expiry). Each tick renews the evaluator lease, reloads the
+// evaluable releases from PostgreSQL (so a restart resumes where the
+// database says), expires due escalations and verifies recent rollbacks.
+// When the core decides, workflow::CommitDecision writes it in one fenced
+// transaction.
 //
-// When the core decides, the decision is committed in one transaction with
-// the release status, the audit entry and either an action or an
-// escalation. The transaction locks the release row and re-checks status,
-// episode and pending escalations, counts the budget under a per class and
-// environment lock and decides again with the database's mode and budget,
-// so duplicate or concurrent evaluations create nothing twice.
-//
-// Thread-safe; one evaluation thread does the work.
+// Parts: EvaluatorLease (one evaluating process per database),
+// ReleaseTracker (the in-memory state, one mutex), RollbackVerifier, and
+// EvaluationScheduler (the one thread). Thread-safe; evaluation work is
+// serialized, so TickNow may also be called from another thread (tests
+// drive ticks that way instead of sleeping).
 class Evaluator {
  public:
   Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, telemetry::WindowStore& windows,
@@ -57,43 +53,26 @@ class Evaluator {
 
   // Telemetry for these (service, environment) pairs arrived at `arrival`.
   void NotifyTelemetry(const std::set<std::pair<std::string, std::string>>& touched, SteadyTime arrival);
-  // A release was registered (and may have superseded others).
+  // A release was registered (and may have superseded others) or changed.
   void NotifyRelease(const store::Release& release);
 
   // The latest evaluation of a release by this process, if any.
   std::optional<decision::Evaluation> LatestEvaluation(const std::string& release_id) const;
 
-  // Runs one tick synchronously (tests and the loop).
+  // Runs one tick now, synchronously.
   void TickNow();
 
   // True while this process holds the evaluator lease. A standby answers
   // telemetry with 503 and fails /readyz, so a load balancer sends
   // telemetry to the active evaluator.
-  bool active() const { return holds_lease_.load(); }
+  bool active() const { return lease_.held(); }
 
  private:
-  struct Active {
-    store::Release release;
-    decision::EvaluationHistory history;
-    std::optional<decision::Evaluation> latest;
-    bool pending_escalation = false;
-    std::optional<SteadyTime> first_arrival;  // oldest telemetry not yet evaluated
-    SteadyTime notified_at{};                 // when NotifyRelease last touched it
-    // (episode, decision) the database already holds: no need to ask again
-    // until the episode changes (dry-run records, approved containment).
-    std::optional<std::pair<int, decision::DecisionKind>> settled;
-  };
-
-  void Loop();
+  void EvaluateDirty();
+  void Tick();  // the body of a tick; the caller holds work_mutex_
   void Reload();
   void EvaluateOne(const std::string& release_id, SteadyTime trigger);
-  void EvaluateGuarded(const std::string& release_id, SteadyTime trigger);
-  void Forget(const std::string& release_id);
-  void VerifyRollbacks();
-  // Takes or renews the evaluator lease; returns whether this process holds it.
-  bool RenewLease();
   void SyncClock();  // measures the database clock's offset
-  void ReleaseLease();
 
   store::DbPool& pool_;
   policy::PolicyRegistry& registry_;
@@ -102,19 +81,12 @@ class Evaluator {
   const config::Config& config_;
   DbClock& clock_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable cv_;
-  std::map<std::string, Active> active_;
-  std::map<std::pair<std::string, std::string>, std::set<std::string>> by_service_env_;
-  std::set<std::string> dirty_;
-  std::map<std::string, decision::Evaluation> finished_;  // last evaluation of releases that left
-  std::map<std::string, TimePoint> verify_breach_since_;   // post-rollback verification holds
+  EvaluatorLease lease_;
+  ReleaseTracker tracker_;
+  RollbackVerifier verifier_;
   std::atomic<Mode> mode_{Mode::kNormal};  // refreshed each tick; the commit reads the database's
-  const std::string lease_owner_;         // instance_id plus a per-start suffix
-  std::atomic<bool> holds_lease_{false};
-  std::atomic<std::int64_t> epoch_{0};
-  bool stopping_ = false;
-  std::thread thread_;
+  std::mutex work_mutex_;                  // one evaluation or tick at a time
+  EvaluationScheduler scheduler_;
 };
 
 }  // namespace backstop::evaluator

@@ -4,7 +4,7 @@
 
 #include <pqxx/pqxx>
 
-#include "backstop/common/role.hpp"
+#include "backstop/domain/mode.hpp"
 
 namespace backstop::store {
 

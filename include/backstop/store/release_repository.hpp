@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,20 +11,10 @@
 #include "backstop/common/duration.hpp"
 #include "backstop/common/result.hpp"
 #include "backstop/common/time_format.hpp"
+#include "backstop/domain/states.hpp"
 #include "backstop/store/paging.hpp"
 
 namespace backstop::store {
-
-// Release statuses (DESIGN "Release status").
-inline constexpr const char* kStatusEvaluating = "evaluating";
-inline constexpr const char* kStatusHealthy = "healthy";
-inline constexpr const char* kStatusRollingBack = "rolling_back";
-inline constexpr const char* kStatusRolledBack = "rolled_back";
-inline constexpr const char* kStatusRollbackFailed = "rollback_failed";
-inline constexpr const char* kStatusEscalated = "escalated";
-inline constexpr const char* kStatusRollbackRejected = "rollback_rejected";
-inline constexpr const char* kStatusSuperseded = "superseded";
-bool IsReleaseStatus(const std::string& s);
 
 struct Release {
   std::int64_t seq = 0;
@@ -36,7 +27,7 @@ struct Release {
   std::int64_t thresholds_version = 0;
   double traffic_percent = 0;
   bool shared_infrastructure = false;
-  std::string status;
+  domain::ReleaseStatus status = domain::ReleaseStatus::kEvaluating;
   std::string deployed_by;
   std::optional<std::string> triggered_by;
   std::optional<std::string> metadata;  // JSON text
@@ -65,35 +56,52 @@ struct NewRelease {
 struct RegisterOutcome {
   Release release;
   bool created = false;                 // false: an idempotent replay of the same event
-  std::vector<std::string> superseded;  // ids of releases this one superseded
+  std::vector<std::string> superseded;  // ids of releases this one superseded (filled by the workflow)
 };
 
 struct ReleaseQuery {
   std::optional<std::string> service;
   std::optional<std::string> environment;
-  std::optional<std::string> status;
+  std::optional<domain::ReleaseStatus> status;
   std::optional<std::int64_t> before_seq;  // cursor
   int limit = 100;
 };
 
 using ReleasePage = Page<Release>;  // newest first
 
+// The releases table. Status moves only through Transition (and
+// SupersedeInProgress), which refuse a move DESIGN does not allow; the
+// workflow layer decides which move to make.
 class ReleaseRepository {
  public:
-  // Registers a release in `tx`: pins the newest threshold version of its
-  // class, supersedes the service/environment's release in progress, audits
-  // both. Same id and same body → the stored release (created = false); same
-  // id, other body → conflict `idempotency_mismatch`. Registrations of one
-  // service/environment serialize on an advisory lock.
-  static Result<RegisterOutcome> Register(pqxx::work& tx, const NewRelease& r,
-                                          const std::string& deployed_by);
+  // Inserts a release in `tx`, pinned to the newest threshold version of its
+  // class. Same id and same body → the stored release (created = false);
+  // same id, other body → conflict `idempotency_mismatch`. Registrations of
+  // one service/environment serialize on an advisory lock until `tx` ends.
+  static Result<RegisterOutcome> Insert(pqxx::work& tx, const NewRelease& r, const std::string& deployed_by);
+
+  // Moves the release to `to` if its status is one of `allowed_from`; false
+  // when it is not (the row is unchanged). Throws std::logic_error for a
+  // move DESIGN does not allow: that is a bug in the caller.
+  static bool Transition(pqxx::work& tx, const std::string& id,
+                         std::initializer_list<domain::ReleaseStatus> allowed_from, domain::ReleaseStatus to);
+
+  // Supersedes the releases of a service/environment still in progress
+  // (not finished, no rollback in flight) other than `except_id`; returns their ids.
+  static std::vector<std::string> SupersedeInProgress(pqxx::work& tx, const std::string& service,
+                                                      const std::string& environment, const std::string& except_id);
+
+  // A fresh episode: the next evaluation may decide again.
+  static void StartNewEpisode(pqxx::work& tx, const std::string& id);
 
   static std::optional<Release> Find(pqxx::transaction_base& tx, const std::string& id);
   static ReleasePage List(pqxx::transaction_base& tx, const ReleaseQuery& q);
+  // The id of the newest release of a service/environment.
+  static std::optional<std::string> NewestIdFor(pqxx::transaction_base& tx, const std::string& service,
+                                                const std::string& environment);
 
-  // Changes traffic_percent of a release in progress, audited.
-  static Result<Release> SetTraffic(pqxx::work& tx, const std::string& id, double traffic_percent,
-                                    const std::string& actor);
+  // Changes traffic_percent of a release in progress (the caller audits).
+  static Result<Release> SetTraffic(pqxx::work& tx, const std::string& id, double traffic_percent);
 
   // Releases still under evaluation or waiting on a human.
   static std::int64_t CountActive(pqxx::transaction_base& tx);

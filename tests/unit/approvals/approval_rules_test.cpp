@@ -7,7 +7,7 @@ namespace {
 
 ApprovalFacts Allowed() {
   ApprovalFacts f;
-  f.escalation_state = "pending";
+  f.escalation_state = domain::EscalationState::kPending;
   f.actor = "sre-1";
   f.deployed_by = "ci-bot";
   f.triggered_by = "alice";
@@ -28,7 +28,7 @@ TEST(ApprovalRulesTest, AllowsADistinctApproverOnAPendingEscalation) {
 TEST(ApprovalRulesTest, NotPendingAnswersWithTheStateAsCode) {
   for (const char* state : {"approved", "rejected", "expired", "superseded"}) {
     auto f = Allowed();
-    f.escalation_state = state;
+    f.escalation_state = *domain::ParseEscalationState(state);
     auto e = CheckDecision(f, Verdict::kApprove);
     ASSERT_TRUE(e.has_value());
     EXPECT_EQ(e->code, state);
@@ -84,7 +84,7 @@ TEST(ApprovalRulesTest, ContainmentHasNoTargetToCompare) {
 TEST(ApprovalRulesTest, ApprovingTwiceIsAlreadyApprovedEvenAfterTheEscalationClosed) {
   auto f = Allowed();
   f.approvers = {"sre-1"};
-  f.escalation_state = "approved";
+  f.escalation_state = domain::EscalationState::kApproved;
   EXPECT_EQ(CodeOf(CheckDecision(f, Verdict::kApprove)), "already_approved");
 }
 
@@ -98,7 +98,7 @@ TEST(ApprovalRulesTest, RollbackWithoutTargetCannotBeApproved) {
 
 TEST(ApprovalRulesTest, StateIsCheckedBeforeSeparationOfDuties) {
   auto f = Allowed();
-  f.escalation_state = "rejected";
+  f.escalation_state = domain::EscalationState::kRejected;
   f.actor = "ci-bot";
   EXPECT_EQ(CodeOf(CheckDecision(f, Verdict::kApprove)), "rejected");
 }

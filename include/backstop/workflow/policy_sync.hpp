@@ -12,7 +12,9 @@ namespace backstop::metrics {
 class Metrics;
 }
 
-namespace backstop::app {
+// Threshold files on disk → versioned sets in PostgreSQL → the in-memory
+// registry every decision reads.
+namespace backstop::workflow {
 
 struct LoadReport {
   std::vector<store::FileLoadOutcome> files;
@@ -29,4 +31,4 @@ LoadReport LoadThresholdDirectory(pqxx::connection& conn, const std::string& dir
 void RefreshRegistry(pqxx::connection& conn, policy::PolicyRegistry& registry,
                      metrics::Metrics& metrics);
 
-}  // namespace backstop::app
+}  // namespace backstop::workflow

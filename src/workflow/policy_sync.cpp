@@ -1,11 +1,11 @@
-#include "backstop/app/threshold_loading.hpp"
+#include "backstop/workflow/policy_sync.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/policy/threshold_parser.hpp"
 
-namespace backstop::app {
+namespace backstop::workflow {
 
 LoadReport LoadThresholdDirectory(pqxx::connection& conn, const std::string& dir,
                                   const std::string& actor, metrics::Metrics& metrics) {
@@ -51,4 +51,4 @@ void RefreshRegistry(pqxx::connection& conn, policy::PolicyRegistry& registry,
   metrics.SetThresholdSetsLoaded(registry.size());
 }
 
-}  // namespace backstop::app
+}  // namespace backstop::workflow

@@ -1,0 +1,117 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "backstop/actions/action_request.hpp"
+#include "backstop/common/duration.hpp"
+#include "backstop/common/time_format.hpp"
+#include "backstop/decision/decide.hpp"
+#include "backstop/domain/states.hpp"
+#include "backstop/store/paging.hpp"
+
+namespace backstop::store {
+
+struct ActionRow {
+  std::int64_t seq = 0;
+  std::string id;
+  std::string release_id;
+  std::optional<std::string> decision_id;
+  std::optional<std::string> escalation_id;
+  std::string service;
+  std::string environment;
+  std::string release_class;
+  decision::ProposedActionType action_type = decision::ProposedActionType::kRollback;
+  std::string from_version;
+  std::optional<std::string> to_version;
+  domain::DecidedBy decided_by = domain::DecidedBy::kAuto;
+  std::vector<std::string> approvers;
+  std::vector<decision::ReasonCode> reasons;
+  domain::ActionState state = domain::ActionState::kPending;
+  std::optional<std::string> executor;
+  int attempts = 0;
+  std::optional<std::string> last_error;
+  TimePoint created_at{};
+  TimePoint updated_at{};
+};
+
+struct NewAction {
+  std::string release_id;
+  std::optional<std::string> decision_id;
+  std::optional<std::string> escalation_id;
+  std::string service;
+  std::string environment;
+  std::string release_class;
+  decision::ProposedActionType action_type = decision::ProposedActionType::kRollback;
+  std::string from_version;
+  std::optional<std::string> to_version;
+  domain::DecidedBy decided_by = domain::DecidedBy::kAuto;
+  std::vector<std::string> approvers;
+  std::vector<decision::ReasonCode> reasons;
+  std::string executor;
+};
+
+// One attempt of an action, as claimed by a worker.
+struct ClaimedAction {
+  actions::ActionRequest request;  // what the executor is sent
+  std::string release_class;
+  decision::ProposedActionType action_type = decision::ProposedActionType::kRollback;
+};
+
+// How a fenced attempt ends: the new state (pending = retry later) and what
+// the attempt row records.
+struct AttemptCompletion {
+  std::string action_id;
+  std::string worker;
+  int attempt = 0;
+  domain::ActionState state = domain::ActionState::kFailed;
+  std::optional<std::string> error;
+  std::string executor;
+  std::int64_t retry_in_ms = 0;
+  actions::Outcome outcome = actions::Outcome::kFailed;  // what the attempt itself returned
+  std::optional<int> http_status;
+  std::optional<int> exit_code;
+  std::string output;
+};
+
+// Rollback actions and the transactional outbox they form: actions are
+// queued in the deciding transaction and claimed by workers with
+// FOR UPDATE SKIP LOCKED under a lease (owner, expiry from the database's
+// now(), attempt + 1). Every write after the claim is fenced on
+// (lease_owner, attempts), so a worker whose lease was taken over changes nothing.
+class ActionRepository {
+ public:
+  // Queues a pending action and NOTIFYs the workers (delivered at commit).
+  static ActionRow Queue(pqxx::work& tx, const NewAction& a);
+  static std::optional<ActionRow> Find(pqxx::transaction_base& tx, const std::string& id);
+  static Page<ActionRow> List(pqxx::transaction_base& tx, const std::optional<std::string>& release_id,
+                              std::optional<std::int64_t> before_seq, int limit);
+  // Two releases of a class deciding at once must not both take the last
+  // unit of budget: the deciding transaction holds this lock while it counts.
+  static void LockBudget(pqxx::work& tx, const std::string& release_class, const std::string& environment);
+  // Auto-rollback actions of a class in an environment created within `per`
+  // (database clock), whatever their outcome.
+  static int CountAutoInWindow(pqxx::transaction_base& tx, const std::string& release_class,
+                               const std::string& environment, Millis per);
+  static std::int64_t CountPending(pqxx::transaction_base& tx);
+
+  // The outbox. Claims the next due action (pending and due, or running with
+  // an expired lease; automatic ones wait while frozen) for `worker`.
+  static std::optional<ClaimedAction> ClaimNext(pqxx::work& tx, const std::string& worker, Millis lease);
+  static void RecordAttemptStarted(pqxx::work& tx, const std::string& action_id, int attempt,
+                                   const std::string& worker);
+  // Extends the lease while an attempt runs; false if it was taken over.
+  static bool RenewLease(pqxx::work& tx, const std::string& action_id, const std::string& worker, int attempt,
+                         Millis lease);
+  // Expires the leases `worker` holds (its previous life is over); returns how many.
+  static std::int64_t ReclaimLeasesOf(pqxx::work& tx, const std::string& worker);
+  // Records the end of an attempt if this worker still holds its lease;
+  // false (nothing written) when it was taken over.
+  static bool CompleteAttempt(pqxx::work& tx, const AttemptCompletion& c);
+};
+
+}  // namespace backstop::store

@@ -1,0 +1,174 @@
+#include "backstop/store/action_repository.hpp"
+
+#include <stdexcept>
+
+#include "backstop/actions/delivery.hpp"
+#include "backstop/common/identifiers.hpp"
+#include "backstop/store/row_helpers.hpp"
+
+namespace backstop::store {
+
+namespace {
+
+constexpr const char* kColumns =
+    "seq, id, release_id, decision_id, escalation_id, service, environment, release_class, action_type, "
+    "from_version, to_version, decided_by, approvers::text, reasons::text, state, executor, attempts, last_error, "
+    BACKSTOP_EPOCH_MICROS("created_at") ", " BACKSTOP_EPOCH_MICROS("updated_at");
+constexpr const char* kInsert =
+    "INSERT INTO actions (id, release_id, decision_id, escalation_id, service, environment, release_class, "
+    "action_type, from_version, to_version, decided_by, approvers, reasons, state, executor) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::json, $13::json, 'pending', $14)";
+// Wakes executors listening on this channel (delivered at commit).
+constexpr const char* kNotify = "NOTIFY backstop_actions";
+constexpr const char* kList =
+    " FROM actions WHERE ($1::text IS NULL OR release_id = $1) AND ($2::bigint IS NULL OR seq < $2) "
+    "ORDER BY seq DESC LIMIT $3";
+constexpr const char* kLockBudget =
+    "SELECT pg_advisory_xact_lock(hashtextextended('budget:' || $1 || '/' || $2, 0))";
+constexpr const char* kCountAuto =
+    "SELECT count(*) FROM actions WHERE decided_by = 'auto' AND release_class = $1 "
+    "AND environment = $2 AND created_at > now() - $3 * interval '1 millisecond'";
+constexpr const char* kCountPending = "SELECT count(*) FROM actions WHERE state IN ('pending', 'running')";
+
+// SKIP LOCKED: workers of every process take different actions without
+// waiting on each other; an action whose lease expired (its worker died) is
+// claimable again, with attempt + 1 so the dead worker's writes are fenced.
+constexpr const char* kClaim =
+    "UPDATE actions a SET state = 'running', lease_owner = $1, "
+    "lease_expires_at = now() + $2 * interval '1 millisecond', attempts = a.attempts + 1, updated_at = now() "
+    "WHERE a.id = (SELECT id FROM actions WHERE ((state = 'pending' AND next_attempt_at <= now()) "
+    "OR (state = 'running' AND lease_expires_at < now())) "
+    // freeze stops automatic actions only; rollbacks approved by humans still execute
+    "AND NOT (decided_by = 'auto' AND (SELECT mode FROM controller_mode) = 'freeze') "
+    "ORDER BY next_attempt_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED) "
+    "RETURNING a.id, a.release_id, a.service, a.environment, a.release_class, a.from_version, a.to_version, "
+    "a.decided_by, a.approvers::text, a.reasons::text, a.attempts, a.action_type";
+constexpr const char* kAttemptStarted =
+    "INSERT INTO action_attempts (action_id, attempt, worker) VALUES ($1, $2, $3) "
+    "ON CONFLICT (action_id, attempt) DO NOTHING";
+constexpr const char* kRenew =
+    "UPDATE actions SET lease_expires_at = now() + $4 * interval '1 millisecond' "
+    "WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND state = 'running'";
+constexpr const char* kReclaimOwn =
+    "UPDATE actions SET lease_expires_at = now() WHERE state = 'running' AND lease_owner = $1";
+// Fenced: only the holder of this attempt's lease records its outcome.
+constexpr const char* kComplete =
+    "UPDATE actions SET state = $4, lease_owner = NULL, lease_expires_at = NULL, last_error = $5, "
+    "executor = $6, next_attempt_at = now() + $7 * interval '1 millisecond', updated_at = now(), "
+    "finished_at = CASE WHEN $4 IN ('succeeded', 'failed') THEN now() END "
+    "WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND state = 'running' RETURNING id";
+constexpr const char* kAttemptFinished =
+    "UPDATE action_attempts SET finished_at = now(), outcome = $3, http_status = $4, exit_code = $5, "
+    "output = $6 WHERE action_id = $1 AND attempt = $2";
+
+ActionRow FromRow(const pqxx::row& r) {
+  ActionRow a;
+  a.seq = r[0].as<std::int64_t>();
+  a.id = r[1].as<std::string>();
+  a.release_id = r[2].as<std::string>();
+  a.decision_id = OptionalColumn<std::string>(r[3]);
+  a.escalation_id = OptionalColumn<std::string>(r[4]);
+  a.service = r[5].as<std::string>();
+  a.environment = r[6].as<std::string>();
+  a.release_class = r[7].as<std::string>();
+  a.action_type = decision::ParseProposedActionType(r[8].as<std::string>()).value_or(decision::ProposedActionType::kRollback);
+  a.from_version = r[9].as<std::string>();
+  a.to_version = OptionalColumn<std::string>(r[10]);
+  a.decided_by = domain::ParseDecidedBy(r[11].as<std::string>()).value_or(domain::DecidedBy::kAuto);
+  a.approvers = StringsFromJson(r[12].as<std::string>());
+  a.reasons = ReasonsFromJson(r[13].as<std::string>());
+  const auto state = domain::ParseActionState(r[14].as<std::string>());
+  if (!state) throw std::runtime_error("action " + a.id + ": unknown state " + r[14].as<std::string>());
+  a.state = *state;
+  a.executor = OptionalColumn<std::string>(r[15]);
+  a.attempts = r[16].as<int>();
+  a.last_error = OptionalColumn<std::string>(r[17]);
+  a.created_at = TimeFromMicros(r[18]);
+  a.updated_at = TimeFromMicros(r[19]);
+  return a;
+}
+
+}  // namespace
+
+ActionRow ActionRepository::Queue(pqxx::work& tx, const NewAction& a) {
+  const std::string id = NewUuid();
+  tx.exec_params0(kInsert, id, a.release_id, a.decision_id, a.escalation_id, a.service, a.environment,
+                  a.release_class, std::string(decision::ToString(a.action_type)), a.from_version, a.to_version,
+                  std::string(domain::ToString(a.decided_by)), StringsToJson(a.approvers), ReasonsToJson(a.reasons),
+                  a.executor);
+  tx.exec0(kNotify);
+  return *Find(tx, id);
+}
+
+std::optional<ActionRow> ActionRepository::Find(pqxx::transaction_base& tx, const std::string& id) {
+  const pqxx::result r = tx.exec_params(std::string("SELECT ") + kColumns + " FROM actions WHERE id = $1", id);
+  if (r.empty()) return std::nullopt;
+  return FromRow(r[0]);
+}
+
+Page<ActionRow> ActionRepository::List(pqxx::transaction_base& tx, const std::optional<std::string>& release_id,
+                                       std::optional<std::int64_t> before_seq, int limit) {
+  const pqxx::result rows =
+      tx.exec_params(std::string("SELECT ") + kColumns + kList, release_id, before_seq, limit + 1);
+  return TakePage<ActionRow>(rows, limit, FromRow, [](const ActionRow& a) { return a.seq; });
+}
+
+void ActionRepository::LockBudget(pqxx::work& tx, const std::string& release_class, const std::string& environment) {
+  tx.exec_params(kLockBudget, release_class, environment);
+}
+
+int ActionRepository::CountAutoInWindow(pqxx::transaction_base& tx, const std::string& release_class,
+                                        const std::string& environment, Millis per) {
+  return tx.exec_params1(kCountAuto, release_class, environment, static_cast<std::int64_t>(per.count()))[0].as<int>();
+}
+
+std::int64_t ActionRepository::CountPending(pqxx::transaction_base& tx) {
+  return tx.exec1(kCountPending)[0].as<std::int64_t>();
+}
+
+std::optional<ClaimedAction> ActionRepository::ClaimNext(pqxx::work& tx, const std::string& worker, Millis lease) {
+  const pqxx::result r = tx.exec_params(kClaim, worker, static_cast<std::int64_t>(lease.count()));
+  if (r.empty()) return std::nullopt;
+  const auto& row = r[0];
+  ClaimedAction c;
+  c.request.action_id = row[0].as<std::string>();
+  c.request.release_id = row[1].as<std::string>();
+  c.request.service = row[2].as<std::string>();
+  c.request.environment = row[3].as<std::string>();
+  c.release_class = row[4].as<std::string>();
+  c.request.from_version = row[5].as<std::string>();
+  c.request.to_version = OptionalColumn<std::string>(row[6]);
+  c.request.decided_by = row[7].as<std::string>();
+  c.request.approvers = StringsFromJson(row[8].as<std::string>());
+  c.request.reasons = StringsFromJson(row[9].as<std::string>());
+  c.request.attempt = row[10].as<int>();
+  c.action_type = decision::ParseProposedActionType(row[11].as<std::string>()).value_or(decision::ProposedActionType::kRollback);
+  return c;
+}
+
+void ActionRepository::RecordAttemptStarted(pqxx::work& tx, const std::string& action_id, int attempt,
+                                            const std::string& worker) {
+  tx.exec_params0(kAttemptStarted, action_id, attempt, worker);
+}
+
+bool ActionRepository::RenewLease(pqxx::work& tx, const std::string& action_id, const std::string& worker,
+                                  int attempt, Millis lease) {
+  return tx.exec_params(kRenew, action_id, worker, attempt, static_cast<std::int64_t>(lease.count()))
+             .affected_rows() == 1;
+}
+
+std::int64_t ActionRepository::ReclaimLeasesOf(pqxx::work& tx, const std::string& worker) {
+  return static_cast<std::int64_t>(tx.exec_params(kReclaimOwn, worker).affected_rows());
+}
+
+bool ActionRepository::CompleteAttempt(pqxx::work& tx, const AttemptCompletion& c) {
+  const pqxx::result fenced =
+      tx.exec_params(kComplete, c.action_id, c.worker, c.attempt, std::string(domain::ToString(c.state)), c.error,
+                     c.executor, c.retry_in_ms);
+  if (fenced.empty()) return false;
+  tx.exec_params0(kAttemptFinished, c.action_id, c.attempt, std::string(actions::ToString(c.outcome)), c.http_status,
+                  c.exit_code, c.output);
+  return true;
+}
+
+}  // namespace backstop::store

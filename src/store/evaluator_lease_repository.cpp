@@ -1,0 +1,32 @@
+#include "backstop/store/evaluator_lease_repository.hpp"
+
+
+namespace backstop::store {
+
+namespace {
+
+constexpr const char* kAcquire =
+    "UPDATE evaluator_lease SET epoch = CASE WHEN owner = $1 THEN epoch ELSE epoch + 1 END, "
+    "owner = $1, expires_at = now() + $2 * interval '1 millisecond' "
+    "WHERE owner = $1 OR expires_at < now() RETURNING epoch";
+constexpr const char* kRelease = "UPDATE evaluator_lease SET expires_at = now() WHERE owner = $1";
+constexpr const char* kIsHeld =
+    "SELECT 1 FROM evaluator_lease WHERE owner = $1 AND epoch = $2 AND expires_at > now() FOR SHARE";
+
+}  // namespace
+
+std::optional<std::int64_t> EvaluatorLeaseRepository::Acquire(pqxx::work& tx, const std::string& owner,
+                                                              Millis lease) {
+  const pqxx::result r = tx.exec_params(kAcquire, owner, static_cast<std::int64_t>(lease.count()));
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::int64_t>();
+}
+
+void EvaluatorLeaseRepository::Release(pqxx::work& tx, const std::string& owner) { tx.exec_params(kRelease, owner); }
+
+bool EvaluatorLeaseRepository::IsHeld(pqxx::work& tx, const std::string& owner, std::int64_t epoch) {
+  return !tx.exec_params(kIsHeld, owner, epoch).empty();
+}
+
+
+}  // namespace backstop::store

@@ -1,0 +1,59 @@
+#include "backstop/workflow/release_registration.hpp"
+
+#include <utility>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "backstop/store/escalation_repository.hpp"
+#include "backstop/workflow/audit_record.hpp"
+
+namespace backstop::workflow {
+
+namespace {
+
+boost::json::value OptionalText(const std::optional<std::string>& s) {
+  return s ? boost::json::value(*s) : boost::json::value(nullptr);
+}
+
+}  // namespace
+
+Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const store::NewRelease& r,
+                                               const std::string& deployed_by) {
+  auto inserted = store::ReleaseRepository::Insert(tx, r, deployed_by);
+  if (!inserted || !inserted->created) return inserted;
+  store::RegisterOutcome out = std::move(inserted).value();
+  std::vector<std::pair<std::string, std::vector<std::string>>> superseded;
+  for (const auto& old_id : store::ReleaseRepository::SupersedeInProgress(tx, r.service, r.environment, r.id)) {
+    out.superseded.push_back(old_id);
+    superseded.emplace_back(old_id, store::EscalationRepository::SupersedePending(tx, old_id));
+  }
+  for (const auto& [old_id, escalations] : superseded) {
+    Record(tx, deployed_by, audit::AuditKind::kReleaseSuperseded, old_id, {{"superseded_by", r.id}});
+    for (const auto& esc : escalations) {
+      Record(tx, deployed_by, audit::AuditKind::kEscalationSuperseded, old_id,
+             {{"escalation_id", esc}, {"superseded_by", r.id}});
+    }
+  }
+  Record(tx, deployed_by, audit::AuditKind::kReleaseRegistered, r.id,
+         {{"service", r.service},
+          {"environment", r.environment},
+          {"version", r.version},
+          {"previous_version", OptionalText(r.previous_version)},
+          {"release_class", r.release_class},
+          {"thresholds_version", out.release.thresholds_version},
+          {"traffic_percent", r.traffic_percent},
+          {"shared_infrastructure", r.shared_infrastructure},
+          {"triggered_by", OptionalText(r.triggered_by)}});
+  return out;
+}
+
+Result<store::Release> ChangeTraffic(pqxx::work& tx, const std::string& release_id, double traffic_percent,
+                                     const std::string& actor) {
+  auto release = store::ReleaseRepository::SetTraffic(tx, release_id, traffic_percent);
+  if (!release) return release;
+  Record(tx, actor, audit::AuditKind::kReleaseTrafficChanged, release_id, {{"traffic_percent", traffic_percent}});
+  return release;
+}
+
+}  // namespace backstop::workflow

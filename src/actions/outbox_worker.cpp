@@ -13,6 +13,7 @@ namespace {
 
 constexpr int kWorkers = 2;
 constexpr auto kPollInterval = std::chrono::milliseconds(250);  // retries and expired leases
+constexpr long kListenWaitMicros = 200000;  // how soon the listener notices a stop
 constexpr Millis kLeaseSlack{10000};  // DESIGN: lease = executor timeout + 10 s
 constexpr const char* kChannel = "backstop_actions";
 
@@ -59,19 +60,15 @@ void OutboxWorker::Start() {
     spdlog::warn("executor: reclaimed {} action lease(s) held by this instance ({}) before a restart",
                  *reclaimed, config_.instance_id);
   }
-  for (int i = 0; i < kWorkers; ++i) threads_.emplace_back([this] { WorkerLoop(); });
-  threads_.emplace_back([this] { ListenLoop(); });
+  for (int i = 0; i < kWorkers; ++i) threads_.emplace_back([this](std::stop_token stop) { WorkerLoop(stop); });
+  threads_.emplace_back([this](std::stop_token stop) { ListenLoop(stop); });
 }
 
 void OutboxWorker::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_ && threads_.empty()) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  // A stop request wakes every wait on cv_ (condition_variable_any with the
+  // thread's stop_token); the listener notices within one await timeout.
+  for (auto& t : threads_) t.request_stop();
+  threads_.clear();  // jthread joins
 }
 
 void OutboxWorker::Wake() {
@@ -82,37 +79,26 @@ void OutboxWorker::Wake() {
   cv_.notify_all();
 }
 
-void OutboxWorker::ListenLoop() {
-  while (true) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
-    }
+void OutboxWorker::ListenLoop(std::stop_token stop) {
+  while (!stop.stop_requested()) {
     try {
       auto conn = store::DbPool::Connect(config_.database_url, config_.database);
       Receiver receiver(*conn, *this);
       Wake();  // anything queued while not listening
-      while (true) {
-        {
-          std::lock_guard lock(mutex_);
-          if (stopping_) return;
-        }
-        conn->await_notification(0, 200000);
-      }
+      while (!stop.stop_requested()) conn->await_notification(0, kListenWaitMicros);
     } catch (const std::exception& e) {
       spdlog::warn("executor: notification listener: {}; retrying", e.what());
       std::unique_lock lock(mutex_);
-      cv_.wait_for(lock, kPollInterval, [this] { return stopping_; });
+      cv_.wait_for(lock, stop, kPollInterval, [] { return false; });
     }
   }
 }
 
-void OutboxWorker::WorkerLoop() {
-  while (true) {
+void OutboxWorker::WorkerLoop(std::stop_token stop) {
+  while (!stop.stop_requested()) {
     std::uint64_t seen = 0;
     {
       std::lock_guard lock(mutex_);
-      if (stopping_) return;
       seen = wakeups_;
     }
     bool worked = false;
@@ -123,7 +109,7 @@ void OutboxWorker::WorkerLoop() {
     }
     if (!worked) {
       std::unique_lock lock(mutex_);
-      cv_.wait_for(lock, kPollInterval, [&] { return stopping_ || wakeups_ != seen; });
+      cv_.wait_for(lock, stop, kPollInterval, [&] { return wakeups_ != seen; });
     }
   }
 }

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -24,6 +25,10 @@
 namespace backstop::app {
 
 namespace {
+
+// Telemetry retention until the first tick sizes it from the loaded
+// threshold sets (their largest window plus slack).
+constexpr Millis kInitialRetention = std::chrono::hours(1);
 
 // How often the audit chain head is exported to metrics and the log.
 constexpr auto kAuditHeadInterval = std::chrono::seconds(5);
@@ -71,7 +76,7 @@ struct App::Impl {
         pool(std::make_unique<store::DbPool>(config.database_url, config.database)),
         authenticator(*pool, config.http.request_timeout),
         router(authenticator),
-        windows(config.limits.max_series, Millis(3600000)),
+        windows(config.limits.max_series, kInitialRetention),
         evaluator(*pool, registry, windows, metrics, config, clock),
         api{*pool, metrics, config, registry, windows, evaluator, clock,
             [this] { return server && server->draining(); }} {}
@@ -119,14 +124,14 @@ struct App::Impl {
     return Ok();
   }
 
-  void BackgroundLoop() {
+  void BackgroundLoop(std::stop_token stop) {
     std::unique_lock lock(mutex);
-    while (!stopping) {
+    while (!stop.stop_requested()) {
       lock.unlock();
       ExportAuditHead();
       ExportReleaseGauge();
       lock.lock();
-      cv.wait_for(lock, kAuditHeadInterval, [this] { return stopping; });
+      cv.wait_for(lock, stop, kAuditHeadInterval, [] { return false; });
     }
   }
 
@@ -144,9 +149,8 @@ struct App::Impl {
   std::unique_ptr<actions::OutboxWorker> worker;
 
   std::mutex mutex;
-  std::condition_variable cv;
-  bool stopping = false;
-  std::thread background;
+  std::condition_variable_any cv;  // woken by the background thread's stop request
+  std::jthread background;
   std::int64_t last_logged_head_ = -1;
   bool stopped = false;
 };
@@ -185,7 +189,7 @@ Status App::Start() {
   im.evaluator.Start();
   if (auto s = im.server->Start(); !s) return s;
   im.worker->Start();
-  im.background = std::thread([&im] { im.BackgroundLoop(); });
+  im.background = std::jthread([&im](std::stop_token stop) { im.BackgroundLoop(stop); });
   spdlog::info("backstop {} serving on http://{}:{} (instance {})", BACKSTOP_VERSION,
                im.config.listen_host, im.server->port(), im.config.instance_id);
   return Ok();
@@ -198,12 +202,10 @@ void App::Stop() {
   if (im.server) im.server->Shutdown();
   im.evaluator.Stop();
   if (im.worker) im.worker->Stop();
-  {
-    std::lock_guard lock(im.mutex);
-    im.stopping = true;
+  if (im.background.joinable()) {
+    im.background.request_stop();
+    im.background.join();
   }
-  im.cv.notify_all();
-  if (im.background.joinable()) im.background.join();
   // The pool goes before the server object: callbacks of jobs still queued
   // hold sessions, which must die while the server's io_context exists.
   im.pool.reset();
@@ -214,5 +216,6 @@ std::uint16_t App::port() const { return impl_->server ? impl_->server->port() :
 store::DbPool& App::pool() { return *impl_->pool; }
 metrics::Metrics& App::metrics() { return impl_->metrics; }
 const config::Config& App::config() const { return impl_->config; }
+evaluator::Evaluator& App::evaluator() { return impl_->evaluator; }
 
 }  // namespace backstop::app

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "backstop/evaluator/evaluator.hpp"
 #include "test_support.hpp"
 
 namespace backstop::testing {
@@ -55,6 +56,9 @@ class EvaluationTest : public ::testing::Test {
     ASSERT_EQ(r.status, 202) << r.body;
     ASSERT_EQ(ParseJson(r.body).at("accepted").as_int64(), n) << r.body;
   }
+
+  // Runs one evaluation tick now (instead of sleeping until the loop's).
+  void Tick() { server->app().evaluator().TickNow(); }
 
   boost::json::object Release(const std::string& id) {
     return ParseJson(server->Request("GET", "/v1/releases/" + id, admin).body).at("release").as_object();
@@ -138,7 +142,7 @@ TEST_F(EvaluationTest, ClearRegressionAutoRollsBackWithOnePendingAction) {
 
   // More bad telemetry decides nothing new.
   Samples("checkout", "v2", 0.30, 10);
-  std::this_thread::sleep_for(300ms);
+  Tick();
   EXPECT_EQ(Actions("rel-1").size(), 1u);
   auto audit = ParseJson(server->Request("GET", "/v1/audit?release_id=rel-1", admin).body);
   EXPECT_TRUE(HasAuditKind(audit, "decision.auto_rollback"));
@@ -207,7 +211,8 @@ TEST_F(EvaluationTest, NoEvidenceAtDurationEscalatesInsteadOfPassing) {
 TEST_F(EvaluationTest, TooFewSamplesDecideNothing) {
   Deploy("rel-1", "checkout");
   Samples("checkout", "v2", 0.90, 3);
-  std::this_thread::sleep_for(500ms);
+  Tick();
+  Tick();
   const auto rel = Release("rel-1");
   EXPECT_EQ(rel.at("status").as_string(), "evaluating");
   EXPECT_TRUE(rel.at("decisions").as_array().empty());
@@ -252,7 +257,7 @@ TEST_F(EvaluationTest, ApprovalClassEscalatesWithPolicyReason) {
 
 TEST_F(EvaluationTest, FreezeEscalatesWhatWouldRollBack) {
   ASSERT_EQ(server->Request("PUT", "/v1/mode", admin, R"({"mode":"freeze"})").status, 200);
-  std::this_thread::sleep_for(300ms);  // a tick picks the mode up; the commit reads it anyway
+  Tick();  // a tick picks the mode up; the commit reads it anyway
   Deploy("rel-1", "checkout");
   Samples("checkout", "v2", 0.5, 10);
   ASSERT_EQ(AwaitStatusChange("rel-1"), "escalated");
@@ -264,7 +269,7 @@ TEST_F(EvaluationTest, FreezeEscalatesWhatWouldRollBack) {
 
 TEST_F(EvaluationTest, DryRunRecordsWouldRollbackOnceAndExecutesNothing) {
   ASSERT_EQ(server->Request("PUT", "/v1/mode", admin, R"({"mode":"dry_run"})").status, 200);
-  std::this_thread::sleep_for(300ms);
+  Tick();
   Deploy("rel-1", "checkout");
   Samples("checkout", "v2", 0.5, 10);
   const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -275,7 +280,8 @@ TEST_F(EvaluationTest, DryRunRecordsWouldRollbackOnceAndExecutesNothing) {
   }
   ASSERT_EQ(decisions.size(), 1u);
   EXPECT_EQ(decisions[0].at("decision").as_string(), "would_rollback");
-  std::this_thread::sleep_for(400ms);  // more ticks record nothing more
+  Tick();  // more ticks record nothing more
+  Tick();
   EXPECT_EQ(Release("rel-1").at("decisions").as_array().size(), 1u);
   EXPECT_EQ(Release("rel-1").at("status").as_string(), "evaluating");
   EXPECT_TRUE(Actions("rel-1").empty());
@@ -297,7 +303,7 @@ TEST_F(EvaluationTest, RestartMidEvaluationResumesAndDecidesOnce) {
   app::App second(c);
   ASSERT_TRUE(second.Start().ok());
   server->app().Stop();
-  std::this_thread::sleep_for(300ms);  // the second reloads the release from PostgreSQL
+  second.evaluator().TickNow();  // the second reloads the release from PostgreSQL
   const std::string body = TelemetryBatch("checkout", "v2", 0.5, 10);
   http::HttpClient client("127.0.0.1", second.port());
   auto r = client.Send({"POST", "/v1/telemetry", {{"Authorization", "Bearer " + deployer},
@@ -305,7 +311,7 @@ TEST_F(EvaluationTest, RestartMidEvaluationResumesAndDecidesOnce) {
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->status, 202);
   EXPECT_EQ(AwaitActionRows("rel-1"), 1);
-  std::this_thread::sleep_for(300ms);
+  second.evaluator().TickNow();
   auto conn = server->db().Connect();
   pqxx::read_transaction tx(*conn);
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM decisions WHERE release_id = 'rel-1'")[0].as<int>(), 1);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <stop_token>
 #include <thread>
 #include <vector>
 
@@ -49,8 +50,8 @@ class OutboxWorker {
   void Wake();
 
  private:
-  void WorkerLoop();
-  void ListenLoop();
+  void WorkerLoop(std::stop_token stop);
+  void ListenLoop(std::stop_token stop);
   bool RunOnce();  // false when nothing was claimable
   std::optional<store::ClaimedAction> Claim();
   // Runs the executor while a helper thread renews the lease.
@@ -67,10 +68,9 @@ class OutboxWorker {
   std::vector<std::shared_ptr<Executor>> executors_;  // parallel to config_.executors
 
   std::mutex mutex_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
+  std::condition_variable_any cv_;
   std::uint64_t wakeups_ = 0;
-  std::vector<std::thread> threads_;
+  std::vector<std::jthread> threads_;
 };
 
 }  // namespace backstop::actions

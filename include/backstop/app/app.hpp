@@ -12,6 +12,9 @@ class DbPool;
 namespace backstop::metrics {
 class Metrics;
 }
+namespace backstop::evaluator {
+class Evaluator;
+}
 
 namespace backstop::app {
 
@@ -35,6 +38,8 @@ class App {
   store::DbPool& pool();
   metrics::Metrics& metrics();
   const config::Config& config() const;
+  // Tests drive evaluation ticks through it instead of sleeping.
+  evaluator::Evaluator& evaluator();
 
  private:
   struct Impl;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
+
 namespace backstop::config {
 namespace {
 
@@ -359,6 +361,67 @@ TEST(ConfigLoaderTest, ReportsYamlSyntaxErrorWithLine) {
   const std::string message = ErrorOf("listen: 127.0.0.1:8080\nlimits: [1,\n");
   EXPECT_PRED2(Contains, message, "YAML parse error at line");
   EXPECT_PRED2(Contains, message, "end of sequence flow not found");
+}
+
+TEST(ConfigLoaderTest, ReportsAStrayLeadingCommaWithItsLineInsteadOfExhaustingMemory) {
+  // yaml-cpp 0.7's LoadAll allocated on this text until std::bad_alloc aborted serve/migrate.
+  const Result<Config> result = Parse(",\nlisten: x");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind, ErrorKind::kInvalidInput);
+  EXPECT_EQ(result.error().message, "YAML parse error at line 1, column 1: unexpected \",\"");
+}
+
+TEST(ConfigLoaderTest, LoadConfigFileNamesTheFileAndLineOfAStrayLeadingComma) {
+  backstop::testing::TempDir dir;
+  dir.Write("backstop.yaml", ",\nlisten: x");
+  const std::string path = dir.path() + "/backstop.yaml";
+  const Result<Config> result = LoadConfigFile(path, MapEnv());
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind, ErrorKind::kInvalidInput);
+  EXPECT_EQ(result.error().message,
+            path + ": YAML parse error at line 1, column 1: unexpected \",\"");
+}
+
+TEST(ConfigLoaderTest, LoadConfigFileNamesTheFileOfABadKey) {
+  backstop::testing::TempDir dir;
+  dir.Write("backstop.yaml", "limits:\n  max_bodies: 3\n");
+  const std::string path = dir.path() + "/backstop.yaml";
+  const Result<Config> result = LoadConfigFile(path, MapEnv());
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().message, path + ": unknown key \"limits.max_bodies\"");
+}
+
+TEST(ConfigLoaderTest, RejectsMoreThanOneDocument) {
+  EXPECT_EQ(ErrorOf("listen: 127.0.0.1:8080\n---\nlisten: 127.0.0.1:9090\n"),
+            "configuration must be a single YAML document");
+  EXPECT_EQ(ErrorOf("listen: 127.0.0.1:8080\n--- ,\n"),
+            "configuration must be a single YAML document");
+}
+
+TEST(ConfigLoaderTest, AnExplicitlyEmptyDocumentGivesDefaults) {
+  const Result<Config> result = Parse("---\n");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->listen_port, 8080);
+}
+
+TEST(ConfigLoaderTest, RejectsDuplicateKeysAtEveryLevel) {
+  EXPECT_EQ(ErrorOf("listen: 127.0.0.1:1\nlisten: 127.0.0.1:2\n"), "listen: duplicate key");
+  EXPECT_EQ(ErrorOf("executors:\n  - type: log\n    type: log\n"),
+            "executors[0].type: duplicate key");
+}
+
+TEST(ConfigLoaderTest, ReportsErrorsInDocumentOrderWithinAMap) {
+  const Result<Config> result = Parse("listen: nowhere\nbogus: 1\nlog_level: loud\n");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().details,
+            (Strings{"listen: must be \"host:port\" with a port from 0 to 65535",
+                     "unknown key \"bogus\"",
+                     "log_level: must be one of trace, debug, info, warn, error"}));
+}
+
+TEST(ConfigLoaderTest, RequiresIntegersToBeUnquoted) {
+  EXPECT_EQ(ErrorOf("limits:\n  max_series: \"5\"\n"),
+            "limits.max_series: must be a positive integer");
 }
 
 TEST(ConfigLoaderTest, CollectsEveryErrorInDetailsWithFirstAsMessage) {

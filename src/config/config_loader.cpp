@@ -422,6 +422,13 @@ class ConfigReader {
       Fail(path, "must be an http:// or https:// URL");
       return;
     }
+    // The webhook executor speaks plain HTTP only (actions::ParseHttpUrl);
+    // refusing https here names the key when the config is loaded, instead
+    // of start-up failing later on a config that was accepted.
+    if (url.starts_with("https://")) {
+      Fail(path, "https:// is not supported yet (outbound TLS is coming); use http://");
+      return;
+    }
     out = url;
   }
 

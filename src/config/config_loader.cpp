@@ -240,7 +240,7 @@ class ConfigReader {
   }
 
   void ReadInstanceId(const YAML::Node& node, const std::string& path) {
-    // An explicit empty string means the same as leaving the key out: the host name.
+    // An explicit empty string means the same as leaving the key out: the default.
     std::string text;
     if (!ReadString(node, path, text, YamlReader::Empty::kAllowed)) return;
     for (const char c : text) {
@@ -545,7 +545,11 @@ Result<Config> ParseConfigOrThrow(const std::string& yaml_text, const std::strin
     return Error::InvalidInput(std::move(first), std::move(errors));
   }
 
-  if (config.instance_id.empty()) config.instance_id = HostName();
+  // Host name plus listen port (after BACKSTOP_LISTEN), so two processes on
+  // one host hold executor leases under different ids.
+  if (config.instance_id.empty()) {
+    config.instance_id = HostName() + ":" + std::to_string(config.listen_port);
+  }
   if (config.executors.empty()) config.executors.push_back(ExecutorConfig{});  // "*" → log
   return config;
 }

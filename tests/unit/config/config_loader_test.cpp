@@ -1,6 +1,7 @@
 #include "backstop/config/config_loader.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -188,6 +189,43 @@ TEST(ConfigLoaderTest, InstanceIdDefaultsToHostName) {
   ASSERT_TRUE(explicit_empty.ok());
   EXPECT_FALSE(implicit->instance_id.empty());
   EXPECT_EQ(explicit_empty->instance_id, implicit->instance_id);
+}
+
+// What the loader's default is built from, read the same way.
+std::string ThisHostName() {
+  char buffer[256] = {};
+  if (gethostname(buffer, sizeof(buffer) - 1) != 0 || buffer[0] == '\0') return "backstop";
+  return buffer;
+}
+
+TEST(ConfigLoaderTest, InstanceIdDefaultsToHostNameAndListenPort) {
+  const Result<Config> result = Parse("listen: 127.0.0.1:9191\n");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->instance_id, ThisHostName() + ":9191");
+  const Result<Config> defaults = Parse("");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->instance_id, ThisHostName() + ":8080");
+}
+
+TEST(ConfigLoaderTest, InstanceIdDefaultUsesTheListenPortFromTheEnvironment) {
+  const Result<Config> result =
+      Parse("listen: 127.0.0.1:9191\n", MapEnv({{"BACKSTOP_LISTEN", "0.0.0.0:7070"}}));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->instance_id, ThisHostName() + ":7070");
+}
+
+TEST(ConfigLoaderTest, TwoProcessesOnOneHostGetDifferentDefaultInstanceIds) {
+  const Result<Config> a = Parse("listen: 127.0.0.1:8080\n");
+  const Result<Config> b = Parse("listen: 127.0.0.1:8081\n");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE(a->instance_id, b->instance_id);
+}
+
+TEST(ConfigLoaderTest, ExplicitInstanceIdIsKeptAsWritten) {
+  const Result<Config> result = Parse("listen: 127.0.0.1:9191\ninstance_id: node-a\n");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->instance_id, "node-a");
 }
 
 TEST(ConfigLoaderTest, RejectsUnknownTopLevelKey) {

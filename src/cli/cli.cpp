@@ -101,7 +101,8 @@ std::optional<config::Config> LoadConfig(const Flags& flags) {
   }
   auto cfg = config::LoadConfigFile(*path, config::ProcessEnv());
   if (!cfg) {
-    std::cerr << "error: " << *path << ": " << cfg.error().message << "\n";
+    // The message names the file already.
+    std::cerr << "error: " << cfg.error().message << "\n";
     return std::nullopt;
   }
   return std::move(cfg).value();

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +18,8 @@
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
+
+#include "backstop/common/strict_yaml.hpp"
 
 namespace backstop::config {
 namespace {
@@ -48,13 +49,6 @@ constexpr std::string_view kDatabaseUrlEnv = "BACKSTOP_DATABASE_URL";
 
 constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info", "warn",
                                                         "error"};
-
-std::string Join(const std::string& prefix, std::string_view key) {
-  if (prefix.empty()) return std::string(key);
-  return prefix + "." + std::string(key);
-}
-
-std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
 // "host:port" or "[v6-address]:port"; the brackets are not kept.
 struct ListenAddress {
@@ -125,6 +119,7 @@ bool IsHttpUrl(std::string_view url) {
 // given type accepts is decided after the type is known.
 constexpr std::array<std::string_view, 7> kExecutorKeys = {
     "match", "type", "url", "secret_env", "argv", "timeout", "max_attempts"};
+constexpr std::array<std::string_view, 3> kExecutorTypes = {"webhook", "command", "log"};
 
 bool ExecutorTypeAllows(std::string_view type, std::string_view key) {
   // timeout and max_attempts belong to the outbox worker's delivery loop and
@@ -133,6 +128,24 @@ bool ExecutorTypeAllows(std::string_view type, std::string_view key) {
   if (type == "webhook") return key == "url" || key == "secret_env";
   if (type == "command") return key == "argv";
   return false;
+}
+
+template <std::size_t N>
+bool IsOneOf(const std::string& text, const std::array<std::string_view, N>& names) {
+  return std::find(names.begin(), names.end(), text) != names.end();
+}
+
+// Every config integer is a count or size: at least 1, with a sanity cap.
+constexpr IntegerRule PositiveUpTo(std::int64_t max) {
+  return IntegerRule{1, max, IntegerWording::kPositiveAtMost};
+}
+constexpr DurationRule kDurationRule{kMaxDuration, false, DurationWording::kPositive};
+
+// The one line a config problem becomes. Unknown keys keep the form users
+// know from the README: unknown key "limits.max_bodies".
+std::string FormatProblem(const YamlProblem& problem) {
+  if (problem.reason == kUnknownKey) return std::string(kUnknownKey) + " " + Quote(problem.field);
+  return problem.field + ": " + problem.reason;
 }
 
 // Walks the YAML tree, filling a Config and collecting every problem found.
@@ -145,20 +158,16 @@ class ConfigReader {
     Reader read;
   };
 
-  explicit ConfigReader(Config& config) : config_(config) {}
+  explicit ConfigReader(Config& config) : config_(config), yaml_("configuration") {}
 
-  const std::vector<std::string>& errors() const { return errors_; }
-
-  void Fail(const std::string& path, std::string_view problem) {
-    errors_.push_back(path + ": " + std::string(problem));
+  std::vector<std::string> TakeErrors() {
+    std::vector<std::string> errors;
+    for (const YamlProblem& problem : yaml_.problems()) errors.push_back(FormatProblem(problem));
+    return errors;
   }
 
+  // `root` is a map, or null for an empty document ("---" alone): all defaults.
   void ReadTopLevel(const YAML::Node& root) {
-    if (root.IsNull()) return;  // an empty or comment-only document: all defaults
-    if (!root.IsMap()) {
-      errors_.push_back("configuration must be a YAML map of settings");
-      return;
-    }
     ReadMap(root, "",
             {
                 {"listen", [this](const auto& v, const auto& p) { ReadListen(v, p); }},
@@ -183,112 +192,47 @@ class ConfigReader {
   }
 
  private:
+  void Fail(const std::string& path, std::string problem) { yaml_.Fail(path, std::move(problem)); }
+
   // Dispatches each entry of a map to its field reader, in document order.
   // A null section (`limits:` with every entry commented out) counts as empty.
   void ReadMap(const YAML::Node& node, const std::string& path, const std::vector<Field>& fields) {
-    if (node.IsNull()) return;
-    if (!node.IsMap()) {
-      Fail(path, "must be a map");
-      return;
-    }
-    std::vector<std::string> seen;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      const std::optional<std::string> key = KeyOf(it->first, path);
-      if (!key) continue;
-      const std::string key_path = Join(path, *key);
-      const Field* field = nullptr;
-      for (const Field& candidate : fields) {
-        if (candidate.key == *key) field = &candidate;
+    std::vector<std::string_view> keys;
+    for (const Field& field : fields) keys.push_back(field.key);
+    yaml_.VisitMap(node, path, keys, [&](const std::string& key, const YAML::Node& value) {
+      for (const Field& field : fields) {
+        if (field.key == key) field.read(value, KeyPath(path, key));
       }
-      if (field == nullptr) {
-        errors_.push_back("unknown key " + Quote(key_path));
-        continue;
-      }
-      if (std::find(seen.begin(), seen.end(), *key) != seen.end()) {
-        Fail(key_path, "duplicate key");
-        continue;
-      }
-      seen.push_back(*key);
-      field->read(it->second, key_path);
-    }
-  }
-
-  std::optional<std::string> KeyOf(const YAML::Node& key, const std::string& path) {
-    if (!key.IsScalar()) {
-      Fail(path.empty() ? std::string("configuration") : path, "keys must be plain strings");
-      return std::nullopt;
-    }
-    return key.Scalar();
+    });
   }
 
   bool ReadString(const YAML::Node& node, const std::string& path, std::string& out,
-                  bool allow_empty = false) {
-    if (!node.IsScalar()) {
-      Fail(path, "must be a string");
-      return false;
-    }
-    if (node.Scalar().empty() && !allow_empty) {
-      Fail(path, "must not be empty");
-      return false;
-    }
-    out = node.Scalar();
+                  YamlReader::Empty empty = YamlReader::Empty::kRefused) {
+    std::optional<std::string> text = yaml_.ReadString(node, path, empty);
+    if (!text) return false;
+    out = std::move(*text);
     return true;
   }
 
   template <typename T>
-  void ReadInteger(const YAML::Node& node, const std::string& path, std::int64_t min,
-                   std::int64_t max, T& out) {
-    const std::string problem =
-        min == 1 ? std::string("must be a positive integer")
-                 : "must be an integer from " + std::to_string(min) + " to " + std::to_string(max);
-    if (!node.IsScalar()) {
-      Fail(path, problem);
-      return;
+  void ReadInteger(const YAML::Node& node, const std::string& path, std::int64_t max, T& out) {
+    if (const std::optional<std::int64_t> value = yaml_.ReadInteger(node, path, PositiveUpTo(max))) {
+      out = static_cast<T>(*value);
     }
-    const std::string& text = node.Scalar();
-    std::int64_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    const bool whole = end == text.data() + text.size();
-    if (ec == std::errc::result_out_of_range && whole && !text.starts_with("-")) {
-      Fail(path, "must be at most " + std::to_string(max));
-      return;
-    }
-    if (ec != std::errc() || !whole || text.empty() || value < min) {
-      Fail(path, problem);
-      return;
-    }
-    if (value > max) {
-      Fail(path, "must be at most " + std::to_string(max));
-      return;
-    }
-    out = static_cast<T>(value);
   }
 
   void ReadDuration(const YAML::Node& node, const std::string& path, Millis& out) {
-    constexpr std::string_view kProblem =
-        "must be a positive duration such as 500ms, 30s, 5m or 2h";
-    if (!node.IsScalar()) {
-      Fail(path, kProblem);
-      return;
+    if (const std::optional<Millis> value = yaml_.ReadDuration(node, path, kDurationRule)) {
+      out = *value;
     }
-    const std::optional<Millis> value = ParseDuration(node.Scalar());
-    if (!value || value->count() <= 0) {
-      Fail(path, kProblem);
-      return;
-    }
-    if (*value > kMaxDuration) {
-      Fail(path, "must be at most " + FormatDuration(kMaxDuration));
-      return;
-    }
-    out = *value;
   }
 
   void ReadListen(const YAML::Node& node, const std::string& path) {
     std::string text;
-    if (!ReadString(node, path, text, /*allow_empty=*/true)) return;
+    if (!ReadString(node, path, text, YamlReader::Empty::kAllowed)) return;
     const std::optional<ListenAddress> address = ParseListen(text);
     if (!address) {
-      Fail(path, kListenProblem);
+      Fail(path, std::string(kListenProblem));
       return;
     }
     config_.listen_host = address->host;
@@ -296,9 +240,9 @@ class ConfigReader {
   }
 
   void ReadInstanceId(const YAML::Node& node, const std::string& path) {
-    // An explicit empty string means the same as leaving the key out: the host name.
+    // An explicit empty string means the same as leaving the key out: the default.
     std::string text;
-    if (!ReadString(node, path, text, /*allow_empty=*/true)) return;
+    if (!ReadString(node, path, text, YamlReader::Empty::kAllowed)) return;
     for (const char c : text) {
       if (static_cast<unsigned char>(c) < ' ') {
         Fail(path, "must not contain control characters");
@@ -311,8 +255,8 @@ class ConfigReader {
   void ReadLogLevel(const YAML::Node& node, const std::string& path) {
     std::string text;
     if (!ReadString(node, path, text)) return;
-    if (std::find(kLogLevels.begin(), kLogLevels.end(), text) == kLogLevels.end()) {
-      Fail(path, "must be one of trace, debug, info, warn, error");
+    if (!IsOneOf(text, kLogLevels)) {
+      Fail(path, OneOfReason(kLogLevels));
       return;
     }
     config_.log_level = text;
@@ -324,15 +268,15 @@ class ConfigReader {
             {
                 {"max_body_bytes",
                  [&](const auto& v, const auto& p) {
-                   ReadInteger(v, p, 1, kMaxBodyBytes, limits.max_body_bytes);
+                   ReadInteger(v, p, kMaxBodyBytes, limits.max_body_bytes);
                  }},
                 {"max_samples_per_request",
                  [&](const auto& v, const auto& p) {
-                   ReadInteger(v, p, 1, kMaxSamplesPerRequest, limits.max_samples_per_request);
+                   ReadInteger(v, p, kMaxSamplesPerRequest, limits.max_samples_per_request);
                  }},
                 {"max_series",
                  [&](const auto& v, const auto& p) {
-                   ReadInteger(v, p, 1, kMaxSeries, limits.max_series);
+                   ReadInteger(v, p, kMaxSeries, limits.max_series);
                  }},
             });
   }
@@ -342,7 +286,7 @@ class ConfigReader {
     ReadMap(node, path,
             {
                 {"threads",
-                 [&](const auto& v, const auto& p) { ReadInteger(v, p, 1, kMaxThreads, http.threads); }},
+                 [&](const auto& v, const auto& p) { ReadInteger(v, p, kMaxThreads, http.threads); }},
                 {"read_timeout",
                  [&](const auto& v, const auto& p) { ReadDuration(v, p, http.read_timeout); }},
                 {"idle_timeout",
@@ -353,7 +297,7 @@ class ConfigReader {
                  [&](const auto& v, const auto& p) { ReadDuration(v, p, http.shutdown_timeout); }},
                 {"max_header_bytes",
                  [&](const auto& v, const auto& p) {
-                   ReadInteger(v, p, 1, kMaxHeaderBytes, http.max_header_bytes);
+                   ReadInteger(v, p, kMaxHeaderBytes, http.max_header_bytes);
                  }},
             });
   }
@@ -364,11 +308,11 @@ class ConfigReader {
             {
                 {"pool_size",
                  [&](const auto& v, const auto& p) {
-                   ReadInteger(v, p, 1, kMaxPoolSize, database.pool_size);
+                   ReadInteger(v, p, kMaxPoolSize, database.pool_size);
                  }},
                 {"queue_limit",
                  [&](const auto& v, const auto& p) {
-                   ReadInteger(v, p, 1, kMaxQueueLimit, database.queue_limit);
+                   ReadInteger(v, p, kMaxQueueLimit, database.queue_limit);
                  }},
                 {"statement_timeout",
                  [&](const auto& v, const auto& p) {
@@ -392,13 +336,12 @@ class ConfigReader {
     std::vector<ExecutorConfig> executors;
     std::optional<std::size_t> catch_all;  // first executor whose match is all stars
     for (std::size_t i = 0; i < node.size(); ++i) {
-      const std::string item_path = path + "[" + std::to_string(i) + "]";
+      const std::string item_path = ItemPath(path, i);
       ExecutorConfig executor;
       const bool is_map = ReadExecutor(node[i], item_path, executor);
       if (catch_all) {
         // First match wins, so nothing after a catch-all can ever be chosen.
-        Fail(item_path, "is unreachable: " + path + "[" + std::to_string(*catch_all) +
-                            "] matches every service");
+        Fail(item_path, "is unreachable: " + ItemPath(path, *catch_all) + " matches every service");
       } else if (is_map && executor.match.find_first_not_of('*') == std::string::npos) {
         catch_all = i;
       }
@@ -413,47 +356,26 @@ class ConfigReader {
       Fail(path, "must be a map");
       return false;
     }
-    // Collect first: which keys are allowed depends on `type`, wherever it appears.
-    std::vector<std::pair<std::string, YAML::Node>> entries;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      const std::optional<std::string> key = KeyOf(it->first, path);
-      if (!key) continue;
-      const std::string key_path = Join(path, *key);
-      if (std::find(kExecutorKeys.begin(), kExecutorKeys.end(), *key) == kExecutorKeys.end()) {
-        errors_.push_back("unknown key " + Quote(key_path));
-        continue;
-      }
-      const bool duplicate = std::any_of(entries.begin(), entries.end(),
-                                         [&](const auto& entry) { return entry.first == *key; });
-      if (duplicate) {
-        Fail(key_path, "duplicate key");
-        continue;
-      }
-      entries.emplace_back(*key, it->second);
-    }
-    const auto find = [&](std::string_view key) -> const YAML::Node* {
-      for (const auto& entry : entries) {
-        if (entry.first == key) return &entry.second;
-      }
-      return nullptr;
-    };
+    // Open first: which keys are allowed depends on `type`, wherever it appears.
+    const std::optional<YamlMap> map = yaml_.OpenMap(node, path, kExecutorKeys);
+    if (!map) return false;
 
     std::optional<std::string> type;
-    if (const YAML::Node* value = find("type")) {
+    if (const YAML::Node* value = map->Find("type")) {
       std::string text;
-      if (ReadString(*value, Join(path, "type"), text)) {
-        if (text == "webhook" || text == "command" || text == "log") {
+      if (ReadString(*value, map->PathOf("type"), text)) {
+        if (IsOneOf(text, kExecutorTypes)) {
           type = text;
         } else {
-          Fail(Join(path, "type"), "must be one of webhook, command, log");
+          Fail(map->PathOf("type"), OneOfReason(kExecutorTypes));
         }
       }
     } else {
-      Fail(Join(path, "type"), "is required (webhook, command or log)");
+      Fail(map->PathOf("type"), "is required (webhook, command or log)");
     }
 
-    for (const auto& [key, value] : entries) {
-      const std::string key_path = Join(path, key);
+    for (const auto& [key, value] : map->entries()) {
+      const std::string key_path = map->PathOf(key);
       if (type && !ExecutorTypeAllows(*type, key)) {
         Fail(key_path, "is not valid for a " + *type + " executor");
         continue;
@@ -463,16 +385,9 @@ class ConfigReader {
       } else if (key == "timeout") {
         ReadDuration(value, key_path, executor.timeout);
       } else if (key == "max_attempts") {
-        ReadInteger(value, key_path, 1, kMaxAttempts, executor.max_attempts);
+        ReadInteger(value, key_path, kMaxAttempts, executor.max_attempts);
       } else if (key == "url") {
-        std::string url;
-        if (ReadString(value, key_path, url)) {
-          if (IsHttpUrl(url)) {
-            executor.url = url;
-          } else {
-            Fail(key_path, "must be an http:// or https:// URL");
-          }
-        }
+        ReadWebhookUrl(value, key_path, executor.url);
       } else if (key == "secret_env") {
         std::string name;
         if (ReadString(value, key_path, name)) {
@@ -490,30 +405,47 @@ class ConfigReader {
     if (!type) return true;
     executor.type = *type;
     if (*type == "webhook") {
-      if (!find("url")) Fail(Join(path, "url"), "is required for a webhook executor");
-      if (!find("secret_env")) Fail(Join(path, "secret_env"), "is required for a webhook executor");
+      if (!map->Find("url")) Fail(map->PathOf("url"), "is required for a webhook executor");
+      if (!map->Find("secret_env")) {
+        Fail(map->PathOf("secret_env"), "is required for a webhook executor");
+      }
     } else if (*type == "command") {
-      if (!find("argv")) Fail(Join(path, "argv"), "is required for a command executor");
+      if (!map->Find("argv")) Fail(map->PathOf("argv"), "is required for a command executor");
     }
     return true;
   }
 
-  void ReadArgv(const YAML::Node& node, const std::string& path, std::vector<std::string>& out) {
-    if (!node.IsSequence() || node.size() == 0) {
-      Fail(path, "must be a non-empty sequence of strings");
+  void ReadWebhookUrl(const YAML::Node& node, const std::string& path, std::string& out) {
+    std::string url;
+    if (!ReadString(node, path, url)) return;
+    if (!IsHttpUrl(url)) {
+      Fail(path, "must be an http:// or https:// URL");
       return;
     }
+    // The webhook executor speaks plain HTTP only (actions::ParseHttpUrl);
+    // refusing https here names the key when the config is loaded, instead
+    // of start-up failing later on a config that was accepted.
+    if (url.starts_with("https://")) {
+      Fail(path, "https:// is not supported yet (outbound TLS is coming); use http://");
+      return;
+    }
+    out = url;
+  }
+
+  void ReadArgv(const YAML::Node& node, const std::string& path, std::vector<std::string>& out) {
+    const auto items = yaml_.OpenSequence(node, path, "must be a non-empty sequence of strings");
+    if (!items) return;
     std::vector<std::string> argv;
     bool ok = true;
-    for (std::size_t i = 0; i < node.size(); ++i) {
-      std::string arg;
-      const std::string arg_path = path + "[" + std::to_string(i) + "]";
-      if (!node[i].IsScalar()) {
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      const std::string arg_path = ItemPath(path, i);
+      const YAML::Node& item = (*items)[i];
+      if (!item.IsScalar()) {
         Fail(arg_path, "must be a string");
         ok = false;
         continue;
       }
-      arg = node[i].Scalar();
+      std::string arg = item.Scalar();
       if (i == 0 && arg.empty()) {
         Fail(arg_path, "must name the program to run");
         ok = false;
@@ -524,7 +456,7 @@ class ConfigReader {
   }
 
   Config& config_;
-  std::vector<std::string> errors_;
+  YamlReader yaml_;
 };
 
 std::string HostName() {
@@ -549,37 +481,32 @@ std::optional<std::string> ResolveDir(const std::string& dir, const std::string&
   return path.string();
 }
 
-}  // namespace
-
-EnvLookup ProcessEnv() {
-  return [](const std::string& name) -> std::optional<std::string> {
-    const char* value = std::getenv(name.c_str());
-    if (value == nullptr) return std::nullopt;
-    return std::string(value);
-  };
-}
-
-Result<Config> ParseConfig(const std::string& yaml_text, const std::string& base_dir,
-                           const EnvLookup& env) {
+// The whole of ParseConfig; may throw only on a failure nobody expects
+// (std::bad_alloc), which ParseConfig turns into an error.
+Result<Config> ParseConfigOrThrow(const std::string& yaml_text, const std::string& base_dir,
+                                  const EnvLookup& env) {
   Config config;
   std::vector<std::string> errors;
-  try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(yaml_text);
-    if (documents.size() > 1) {
+  const YamlDocument document = LoadSingleDocument(yaml_text);
+  switch (document.outcome) {
+    case YamlDocument::Outcome::kEmpty:
+      break;  // an empty or comment-only file: all defaults
+    case YamlDocument::Outcome::kSeveral:
       errors.push_back("configuration must be a single YAML document");
-    } else {
-      ConfigReader reader(config);
-      if (!documents.empty()) reader.ReadTopLevel(documents.front());
-      errors = reader.errors();
+      break;
+    case YamlDocument::Outcome::kSyntaxError: {
+      const std::string message = FormatSyntaxError("YAML parse error", document.syntax_error);
+      return Error::InvalidInput(message, {message});
     }
-  } catch (const YAML::Exception& e) {
-    std::ostringstream message;
-    message << "YAML parse error";
-    if (!e.mark.is_null()) {
-      message << " at line " << e.mark.line + 1 << ", column " << e.mark.column + 1;
-    }
-    message << ": " << e.msg;
-    return Error::InvalidInput(message.str(), {message.str()});
+    case YamlDocument::Outcome::kOne:
+      if (!document.root.IsNull() && !document.root.IsMap()) {
+        errors.push_back("configuration must be a YAML map of settings");
+      } else {
+        ConfigReader reader(config);
+        reader.ReadTopLevel(document.root);
+        errors = reader.TakeErrors();
+      }
+      break;
   }
 
   // Environment overrides win over the file; each is validated like its key
@@ -618,12 +545,16 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& base
     return Error::InvalidInput(std::move(first), std::move(errors));
   }
 
-  if (config.instance_id.empty()) config.instance_id = HostName();
+  // Host name plus listen port (after BACKSTOP_LISTEN), so two processes on
+  // one host hold executor leases under different ids.
+  if (config.instance_id.empty()) {
+    config.instance_id = HostName() + ":" + std::to_string(config.listen_port);
+  }
   if (config.executors.empty()) config.executors.push_back(ExecutorConfig{});  // "*" → log
   return config;
 }
 
-Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
+Result<Config> LoadConfigFileOrThrow(const std::string& path, const EnvLookup& env) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
@@ -642,7 +573,43 @@ Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
   if (file.bad()) {
     return Error::InvalidInput("cannot read config file " + Quote(path));
   }
-  return ParseConfig(text.str(), fs::path(path).parent_path().string(), env);
+  Result<Config> config = ParseConfig(text.str(), fs::path(path).parent_path().string(), env);
+  if (config.ok()) return config;
+  // Name the file, so a start-up error says which file is wrong.
+  Error error = config.error();
+  error.message = path + ": " + error.message;
+  return error;
+}
+
+}  // namespace
+
+EnvLookup ProcessEnv() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& base_dir,
+                           const EnvLookup& env) {
+  try {
+    return ParseConfigOrThrow(yaml_text, base_dir, env);
+  } catch (const std::exception& e) {
+    return Error::InvalidInput(std::string("configuration could not be read: ") + e.what());
+  } catch (...) {
+    return Error::InvalidInput("configuration could not be read");
+  }
+}
+
+Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
+  try {
+    return LoadConfigFileOrThrow(path, env);
+  } catch (const std::exception& e) {
+    return Error::InvalidInput("cannot read config file " + Quote(path) + ": " + e.what());
+  } catch (...) {
+    return Error::InvalidInput("cannot read config file " + Quote(path));
+  }
 }
 
 }  // namespace backstop::config

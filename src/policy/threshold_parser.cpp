@@ -9,17 +9,12 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <sstream>
-#include <span>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
-
-#include "backstop/common/identifiers.hpp"
 #include "backstop/common/sha256.hpp"
+#include "backstop/common/strict_yaml.hpp"
 
 namespace backstop::policy {
 namespace {
@@ -38,9 +33,14 @@ constexpr std::string_view kFileField = "(file)";
 constexpr std::string_view kYamlField = "(yaml)";
 constexpr std::string_view kDirectoryField = "(directory)";
 
-constexpr std::string_view kIsRequired = "is required";
-constexpr std::string_view kDurationProblem = "must be a duration like 500ms, 30s, 5m, 2h";
-constexpr std::string_view kIdentifierProblem = kIdentifierRule;
+// A version names only its lower bound; every other integer names its range.
+constexpr IntegerRule kVersionRule{1, kMaxVersion, IntegerWording::kPositive};
+constexpr IntegerRule kTrafficPercentRule{0, 100, IntegerWording::kRange};
+constexpr IntegerRule kAutoRollbacksRule{0, kMaxAutoRollbacks, IntegerWording::kRange};
+constexpr IntegerRule kMinSamplesRule{1, kMaxMinSamples, IntegerWording::kRange};
+constexpr IntegerRule kFlapLimitRule{1, kMaxFlapLimit, IntegerWording::kRange};
+constexpr DurationRule kPositiveDuration{kMaxDuration, false, DurationWording::kDuration};
+constexpr DurationRule kDurationOrZero{kMaxDuration, true, DurationWording::kDuration};
 
 constexpr std::array<std::string_view, 10> kTopLevelKeys = {
     "release_class", "version",  "description", "reversibility", "automation",
@@ -67,129 +67,17 @@ constexpr std::array<AggregateKind, 3> kAllAggregates = {AggregateKind::kMean, A
 constexpr std::array<BadWhen, 2> kAllBadWhens = {BadWhen::kAbove, BadWhen::kBelow};
 constexpr std::array<StatTest, 2> kAllStatTests = {StatTest::kNone, StatTest::kMannWhitney};
 
-std::string Join(const std::string& path, std::string_view key) {
-  if (path.empty()) return std::string(key);
-  return path + "." + std::string(key);
-}
-
-std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-// yaml-cpp tags every plain (unquoted, non-block) scalar "?"; quoted and
-// block scalars get "!". Numbers and booleans must be plain, so `max: "0.05"`
-// is a string where a number goes.
-bool IsPlainScalar(const YAML::Node& node) { return node.IsScalar() && node.Tag() == "?"; }
-
-bool IsValidUtf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t extra = 0;
-    std::uint32_t code = 0;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    } else if ((lead & 0xE0) == 0xC0) {
-      extra = 1;
-      code = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-      extra = 2;
-      code = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-      extra = 3;
-      code = lead & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= text.size()) return false;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3F);
-    }
-    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF.
-    static constexpr std::array<std::uint32_t, 4> kMinCode = {0, 0x80, 0x800, 0x10000};
-    if (code < kMinCode[extra] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) {
-      return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
-// A plain decimal number as YAML and JSON write it: an optional sign, digits,
-// an optional fraction and exponent. nullopt for anything else; non-finite
-// results (overflow, "inf", "nan") come back as such for the caller to refuse.
-std::optional<double> ParseNumberText(std::string_view text) {
-  const bool plus = text.starts_with('+');
-  if (plus) text.remove_prefix(1);
-  if (text.empty() || (plus && (text.front() == '+' || text.front() == '-'))) return std::nullopt;
-  double value = 0.0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (end != text.data() + text.size()) return std::nullopt;
-  if (ec == std::errc::result_out_of_range) return HUGE_VAL;
-  if (ec != std::errc()) return std::nullopt;
-  return value;
-}
-
-std::optional<std::int64_t> ParseIntegerText(std::string_view text) {
-  const bool plus = text.starts_with('+');
-  if (plus) text.remove_prefix(1);
-  if (text.empty() || (plus && (text.front() == '+' || text.front() == '-'))) return std::nullopt;
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-template <typename E, std::size_t N>
-std::string OneOf(const std::array<E, N>& values) {
-  std::string text = "must be one of ";
-  for (std::size_t i = 0; i < N; ++i) {
-    if (i > 0) text += ", ";
-    text += ToString(values[i]);
-  }
-  return text;
-}
-
-// A YAML map whose keys have been checked against the known ones. Unknown
-// and duplicate keys are reported once, when the section is opened; lookups
-// then see only known keys.
-class Section {
- public:
-  Section(std::string path, std::vector<std::pair<std::string, YAML::Node>> entries)
-      : path_(std::move(path)), entries_(std::move(entries)) {}
-
-  // The value of `key`; nullopt when the key is absent or its value is null
-  // (a null value counts as absent, like a section whose lines are all
-  // commented out).
-  std::optional<YAML::Node> Get(std::string_view key) const {
-    for (const auto& [name, value] : entries_) {
-      if (name == key) {
-        if (value.IsNull()) return std::nullopt;
-        return value;
-      }
-    }
-    return std::nullopt;
-  }
-
-  std::string PathOf(std::string_view key) const { return Join(path_, key); }
-
- private:
-  std::string path_;
-  std::vector<std::pair<std::string, YAML::Node>> entries_;
-};
-
 // Walks one document, filling a ThresholdSet and collecting every problem.
 // Single-use, not thread-safe; lives only inside ParseThresholdYaml.
 class ThresholdReader {
  public:
-  explicit ThresholdReader(std::string file) : file_(std::move(file)) {}
+  ThresholdReader() : yaml_(std::string(kFileField)) {}
 
   void Fail(std::string_view field, std::string_view reason) {
-    errors_.push_back({file_, std::string(field), std::string(reason)});
+    yaml_.Fail(std::string(field), std::string(reason));
   }
 
-  std::vector<ValidationError> TakeErrors() { return std::move(errors_); }
+  std::vector<YamlProblem> TakeProblems() { return yaml_.TakeProblems(); }
 
   ThresholdSet Read(const YAML::Node& root) {
     ThresholdSet set;
@@ -197,34 +85,32 @@ class ThresholdReader {
       Fail(kFileField, "must be a map of threshold settings");
       return set;
     }
-    const std::optional<Section> top = OpenMap(root, "", kTopLevelKeys);
+    const std::optional<YamlMap> top = yaml_.OpenMap(root, "", kTopLevelKeys);
     if (!top) return set;
 
-    if (const auto node = Required(*top, "release_class")) {
-      if (auto value = ReadIdentifier(*node, top->PathOf("release_class"))) {
+    if (const auto node = yaml_.Required(*top, "release_class")) {
+      if (auto value = yaml_.ReadIdentifier(*node, top->PathOf("release_class"))) {
         set.release_class = std::move(*value);
       }
     }
-    if (const auto node = Required(*top, "version")) {
-      if (auto value = ReadInteger(*node, top->PathOf("version"), 1, kMaxVersion)) {
+    if (const auto node = yaml_.Required(*top, "version")) {
+      if (auto value = yaml_.ReadInteger(*node, top->PathOf("version"), kVersionRule)) {
         set.version = *value;
       }
     }
     if (const auto node = top->Get("description")) {
-      if (auto value = ReadText(*node, top->PathOf("description"))) {
+      if (auto value = yaml_.ReadText(*node, top->PathOf("description"))) {
         set.description = std::move(*value);
       }
     }
     std::optional<Reversibility> reversibility;
-    if (const auto node = Required(*top, "reversibility")) {
-      reversibility = ReadEnum(*node, top->PathOf("reversibility"), kAllReversibilities,
-                               ParseReversibility);
+    if (const auto node = yaml_.Required(*top, "reversibility")) {
+      reversibility = yaml_.ReadEnum(*node, top->PathOf("reversibility"), kAllReversibilities);
       if (reversibility) set.reversibility = *reversibility;
     }
     std::optional<Automation> automation;
-    if (const auto node = Required(*top, "automation")) {
-      automation =
-          ReadEnum(*node, top->PathOf("automation"), kAllAutomations, ParseAutomation);
+    if (const auto node = yaml_.Required(*top, "automation")) {
+      automation = yaml_.ReadEnum(*node, top->PathOf("automation"), kAllAutomations);
       if (automation) set.automation = *automation;
     }
     // DESIGN "Reversibility bounds automation": only a release that can be
@@ -240,209 +126,90 @@ class ThresholdReader {
     if (const auto node = top->Get("budget")) ReadBudget(*node, set);
     if (const auto node = top->Get("approval")) ReadApproval(*node, set);
     ReadEvaluation(top->Get("evaluation"), set.evaluation);
-    if (const auto node = Required(*top, "signals")) ReadSignals(*node, set.signals);
+    if (const auto node = yaml_.Required(*top, "signals")) ReadSignals(*node, set.signals);
     return set;
   }
 
  private:
-  std::optional<Section> OpenMap(const YAML::Node& node, const std::string& path,
-                                 std::span<const std::string_view> known) {
-    const std::string field = path.empty() ? std::string(kFileField) : path;
-    if (!node.IsMap()) {
-      Fail(field, "must be a map");
-      return std::nullopt;
-    }
-    std::vector<std::pair<std::string, YAML::Node>> entries;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      if (!it->first.IsScalar()) {
-        Fail(field, "keys must be strings");
-        continue;
-      }
-      const std::string key = it->first.Scalar();
-      const std::string key_path = Join(path, key);
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        Fail(key_path, "unknown key");
-        continue;
-      }
-      const bool seen = std::any_of(entries.begin(), entries.end(),
-                                    [&](const auto& entry) { return entry.first == key; });
-      if (seen) {
-        Fail(key_path, "duplicate key");
-        continue;
-      }
-      entries.emplace_back(key, it->second);
-    }
-    return Section(path, std::move(entries));
-  }
-
-  std::optional<YAML::Node> Required(const Section& section, std::string_view key) {
-    std::optional<YAML::Node> node = section.Get(key);
-    if (!node) Fail(section.PathOf(key), kIsRequired);
-    return node;
-  }
-
-  std::optional<std::string> ReadIdentifier(const YAML::Node& node, const std::string& path) {
-    if (!node.IsScalar() || !IsValidIdentifier(node.Scalar())) {
-      Fail(path, kIdentifierProblem);
-      return std::nullopt;
-    }
-    return node.Scalar();
-  }
-
-  std::optional<std::string> ReadText(const YAML::Node& node, const std::string& path) {
-    if (!node.IsScalar()) {
-      Fail(path, "must be a string");
-      return std::nullopt;
-    }
-    if (!IsValidUtf8(node.Scalar())) {
-      Fail(path, "must be valid UTF-8");
-      return std::nullopt;
-    }
-    return node.Scalar();
-  }
-
-  std::optional<std::int64_t> ReadInteger(const YAML::Node& node, const std::string& path,
-                                          std::int64_t min, std::int64_t max) {
-    const std::string problem =
-        max == kMaxVersion
-            ? std::string("must be a positive integer")
-            : "must be an integer from " + std::to_string(min) + " to " + std::to_string(max);
-    const std::optional<std::int64_t> value =
-        IsPlainScalar(node) ? ParseIntegerText(node.Scalar()) : std::nullopt;
-    if (!value || *value < min || *value > max) {
-      Fail(path, problem);
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  std::optional<double> ReadNumber(const YAML::Node& node, const std::string& path) {
-    const std::optional<double> value =
-        IsPlainScalar(node) ? ParseNumberText(node.Scalar()) : std::nullopt;
-    if (!value) {
-      Fail(path, "must be a number");
-      return std::nullopt;
-    }
-    if (!std::isfinite(*value)) {
-      Fail(path, "must be a finite number");
-      return std::nullopt;
-    }
-    // -0 and 0 are the same threshold; keep one spelling for the canonical form.
-    return *value == 0.0 ? 0.0 : *value;
-  }
-
-  std::optional<bool> ReadBool(const YAML::Node& node, const std::string& path) {
-    if (IsPlainScalar(node)) {
-      const std::string& text = node.Scalar();
-      if (text == "true" || text == "True" || text == "TRUE") return true;
-      if (text == "false" || text == "False" || text == "FALSE") return false;
-    }
-    Fail(path, "must be true or false");
-    return std::nullopt;
-  }
-
-  std::optional<Millis> ReadDuration(const YAML::Node& node, const std::string& path,
-                                     bool allow_zero) {
-    const std::optional<Millis> value =
-        node.IsScalar() ? ParseDuration(node.Scalar()) : std::nullopt;
-    if (!value) {
-      Fail(path, kDurationProblem);
-      return std::nullopt;
-    }
-    if (!allow_zero && value->count() == 0) {
-      Fail(path, "must be greater than 0s");
-      return std::nullopt;
-    }
-    if (*value > kMaxDuration) {
-      Fail(path, "must be at most " + FormatDuration(kMaxDuration));
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  template <typename E, std::size_t N>
-  std::optional<E> ReadEnum(const YAML::Node& node, const std::string& path,
-                            const std::array<E, N>& values,
-                            std::optional<E> (*parse)(std::string_view)) {
-    const std::optional<E> value = node.IsScalar() ? parse(node.Scalar()) : std::nullopt;
-    if (!value) Fail(path, OneOf(values));
-    return value;
-  }
-
-  // Reads an optional key of `section` into `out` when present and valid.
+  // Reads an optional key of `map` into `out` when present and valid.
   template <typename T, typename ReadFn>
-  void Optional(const Section& section, std::string_view key, T& out, ReadFn read) {
-    if (const auto node = section.Get(key)) {
-      if (const auto value = read(*node, section.PathOf(key))) out = static_cast<T>(*value);
+  void Optional(const YamlMap& map, std::string_view key, T& out, ReadFn read) {
+    if (const auto node = map.Get(key)) {
+      if (const auto value = read(*node, map.PathOf(key))) out = static_cast<T>(*value);
     }
   }
 
   void ReadBlastRadius(const YAML::Node& node, ThresholdSet& set) {
-    const std::optional<Section> section = OpenMap(node, "blast_radius", kBlastRadiusKeys);
+    const std::optional<YamlMap> section = yaml_.OpenMap(node, "blast_radius", kBlastRadiusKeys);
     if (!section) return;
     Optional(*section, "max_traffic_percent", set.max_traffic_percent,
-             [this](const auto& n, const auto& p) { return ReadInteger(n, p, 0, 100); });
+             [this](const auto& n, const auto& p) {
+               return yaml_.ReadInteger(n, p, kTrafficPercentRule);
+             });
     Optional(*section, "allow_shared_infrastructure", set.allow_shared_infrastructure,
-             [this](const auto& n, const auto& p) { return ReadBool(n, p); });
+             [this](const auto& n, const auto& p) { return yaml_.ReadBool(n, p); });
   }
 
   void ReadBudget(const YAML::Node& node, ThresholdSet& set) {
-    const std::optional<Section> section = OpenMap(node, "budget", kBudgetKeys);
+    const std::optional<YamlMap> section = yaml_.OpenMap(node, "budget", kBudgetKeys);
     if (!section) return;
     Optional(*section, "max_auto_rollbacks", set.max_auto_rollbacks,
              [this](const auto& n, const auto& p) {
-               return ReadInteger(n, p, 0, kMaxAutoRollbacks);
+               return yaml_.ReadInteger(n, p, kAutoRollbacksRule);
              });
-    Optional(*section, "per", set.budget_per,
-             [this](const auto& n, const auto& p) { return ReadDuration(n, p, false); });
+    Optional(*section, "per", set.budget_per, [this](const auto& n, const auto& p) {
+      return yaml_.ReadDuration(n, p, kPositiveDuration);
+    });
   }
 
   void ReadApproval(const YAML::Node& node, ThresholdSet& set) {
-    const std::optional<Section> section = OpenMap(node, "approval", kApprovalKeys);
+    const std::optional<YamlMap> section = yaml_.OpenMap(node, "approval", kApprovalKeys);
     if (!section) return;
-    Optional(*section, "ttl", set.approval_ttl,
-             [this](const auto& n, const auto& p) { return ReadDuration(n, p, false); });
+    Optional(*section, "ttl", set.approval_ttl, [this](const auto& n, const auto& p) {
+      return yaml_.ReadDuration(n, p, kPositiveDuration);
+    });
   }
 
   void ReadEvaluation(const std::optional<YAML::Node>& node, EvaluationRule& rule) {
     if (!node) {
       // The section is required because two of its keys are; name those.
-      Fail("evaluation.window", kIsRequired);
-      Fail("evaluation.min_samples", kIsRequired);
+      Fail("evaluation.window", "is required");
+      Fail("evaluation.min_samples", "is required");
       return;
     }
-    const std::optional<Section> section = OpenMap(*node, "evaluation", kEvaluationKeys);
+    const std::optional<YamlMap> section = yaml_.OpenMap(*node, "evaluation", kEvaluationKeys);
     if (!section) return;
-    if (const auto window = Required(*section, "window")) {
-      if (const auto value = ReadDuration(*window, section->PathOf("window"), false)) {
+    if (const auto window = yaml_.Required(*section, "window")) {
+      if (const auto value =
+              yaml_.ReadDuration(*window, section->PathOf("window"), kPositiveDuration)) {
         rule.window = *value;
       }
     }
-    if (const auto min_samples = Required(*section, "min_samples")) {
+    if (const auto min_samples = yaml_.Required(*section, "min_samples")) {
       if (const auto value =
-              ReadInteger(*min_samples, section->PathOf("min_samples"), 1, kMaxMinSamples)) {
+              yaml_.ReadInteger(*min_samples, section->PathOf("min_samples"), kMinSamplesRule)) {
         rule.min_samples = static_cast<int>(*value);
       }
     }
-    Optional(*section, "max_staleness", rule.max_staleness,
-             [this](const auto& n, const auto& p) { return ReadDuration(n, p, false); });
-    Optional(*section, "breach_for", rule.breach_for,
-             [this](const auto& n, const auto& p) { return ReadDuration(n, p, true); });
-    Optional(*section, "duration", rule.duration,
-             [this](const auto& n, const auto& p) { return ReadDuration(n, p, false); });
-    Optional(*section, "flap_limit", rule.flap_limit,
-             [this](const auto& n, const auto& p) { return ReadInteger(n, p, 1, kMaxFlapLimit); });
+    const auto positive_duration = [this](const auto& n, const auto& p) {
+      return yaml_.ReadDuration(n, p, kPositiveDuration);
+    };
+    Optional(*section, "max_staleness", rule.max_staleness, positive_duration);
+    Optional(*section, "breach_for", rule.breach_for, [this](const auto& n, const auto& p) {
+      return yaml_.ReadDuration(n, p, kDurationOrZero);
+    });
+    Optional(*section, "duration", rule.duration, positive_duration);
+    Optional(*section, "flap_limit", rule.flap_limit, [this](const auto& n, const auto& p) {
+      return yaml_.ReadInteger(n, p, kFlapLimitRule);
+    });
   }
 
   void ReadSignals(const YAML::Node& node, std::vector<SignalRule>& signals) {
-    if (!node.IsSequence() || node.size() == 0) {
-      Fail("signals", "must be a non-empty sequence");
-      return;
-    }
+    const auto items = yaml_.OpenSequence(node, "signals", "must be a non-empty sequence");
+    if (!items) return;
     std::vector<std::string> names;
-    for (std::size_t i = 0; i < node.size(); ++i) {
-      const std::string path = "signals[" + std::to_string(i) + "]";
-      if (std::optional<SignalRule> signal = ReadSignal(node[i], path, names)) {
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      if (std::optional<SignalRule> signal = ReadSignal((*items)[i], ItemPath("signals", i), names)) {
         signals.push_back(std::move(*signal));
       }
     }
@@ -450,11 +217,11 @@ class ThresholdReader {
 
   std::optional<SignalRule> ReadSignal(const YAML::Node& node, const std::string& path,
                                        std::vector<std::string>& names) {
-    const std::optional<Section> section = OpenMap(node, path, kSignalKeys);
+    const std::optional<YamlMap> section = yaml_.OpenMap(node, path, kSignalKeys);
     if (!section) return std::nullopt;
     SignalRule signal;
-    if (const auto name = Required(*section, "name")) {
-      if (auto value = ReadIdentifier(*name, section->PathOf("name"))) {
+    if (const auto name = yaml_.Required(*section, "name")) {
+      if (auto value = yaml_.ReadIdentifier(*name, section->PathOf("name"))) {
         if (std::find(names.begin(), names.end(), *value) != names.end()) {
           Fail(section->PathOf("name"), "duplicate signal " + Quote(*value));
         } else {
@@ -464,21 +231,20 @@ class ThresholdReader {
       }
     }
     Optional(*section, "critical", signal.critical,
-             [this](const auto& n, const auto& p) { return ReadBool(n, p); });
+             [this](const auto& n, const auto& p) { return yaml_.ReadBool(n, p); });
     Optional(*section, "aggregate", signal.aggregate, [this](const auto& n, const auto& p) {
-      return ReadEnum(n, p, kAllAggregates, ParseAggregateKind);
+      return yaml_.ReadEnum(n, p, kAllAggregates);
     });
     bool bad_when_known = true;
     if (const auto bad_when = section->Get("bad_when")) {
-      const auto value =
-          ReadEnum(*bad_when, section->PathOf("bad_when"), kAllBadWhens, ParseBadWhen);
+      const auto value = yaml_.ReadEnum(*bad_when, section->PathOf("bad_when"), kAllBadWhens);
       if (value) signal.bad_when = *value;
       bad_when_known = value.has_value();
     }
     const std::optional<YAML::Node> max = section->Get("max");
-    if (max) signal.max = ReadNumber(*max, section->PathOf("max"));
+    if (max) signal.max = yaml_.ReadNumber(*max, section->PathOf("max"));
     const std::optional<YAML::Node> min = section->Get("min");
-    if (min) signal.min = ReadNumber(*min, section->PathOf("min"));
+    if (min) signal.min = yaml_.ReadNumber(*min, section->PathOf("min"));
     // Exactly the bound bad_when uses: a bound that is never checked would
     // read as protection that is not there.
     if (bad_when_known) {
@@ -493,7 +259,7 @@ class ThresholdReader {
     }
     if (const auto tolerance = section->Get("sources_tolerance")) {
       const std::string tolerance_path = section->PathOf("sources_tolerance");
-      if (const auto value = ReadNumber(*tolerance, tolerance_path)) {
+      if (const auto value = yaml_.ReadNumber(*tolerance, tolerance_path)) {
         if (*value > 0.0) {
           signal.sources_tolerance = *value;
         } else {
@@ -505,11 +271,11 @@ class ThresholdReader {
   }
 
   std::optional<BaselineRule> ReadBaseline(const YAML::Node& node, const std::string& path) {
-    const std::optional<Section> section = OpenMap(node, path, kBaselineKeys);
+    const std::optional<YamlMap> section = yaml_.OpenMap(node, path, kBaselineKeys);
     if (!section) return std::nullopt;
     BaselineRule rule;
-    if (const auto ratio = Required(*section, "ratio")) {
-      if (const auto value = ReadNumber(*ratio, section->PathOf("ratio"))) {
+    if (const auto ratio = yaml_.Required(*section, "ratio")) {
+      if (const auto value = yaml_.ReadNumber(*ratio, section->PathOf("ratio"))) {
         if (*value > 1.0) {
           rule.ratio = *value;
         } else {
@@ -518,7 +284,7 @@ class ThresholdReader {
       }
     }
     if (const auto min_delta = section->Get("min_delta")) {
-      if (const auto value = ReadNumber(*min_delta, section->PathOf("min_delta"))) {
+      if (const auto value = yaml_.ReadNumber(*min_delta, section->PathOf("min_delta"))) {
         if (*value >= 0.0) {
           rule.min_delta = *value;
         } else {
@@ -527,10 +293,10 @@ class ThresholdReader {
       }
     }
     Optional(*section, "test", rule.test, [this](const auto& n, const auto& p) {
-      return ReadEnum(n, p, kAllStatTests, ParseStatTest);
+      return yaml_.ReadEnum(n, p, kAllStatTests);
     });
     if (const auto confidence = section->Get("confidence")) {
-      if (const auto value = ReadNumber(*confidence, section->PathOf("confidence"))) {
+      if (const auto value = yaml_.ReadNumber(*confidence, section->PathOf("confidence"))) {
         if (*value > 0.5 && *value < 1.0) {
           rule.confidence = *value;
         } else {
@@ -541,67 +307,8 @@ class ThresholdReader {
     return rule;
   }
 
-  std::string file_;
-  std::vector<ValidationError> errors_;
+  YamlReader yaml_;
 };
-
-// Records where each document starts and ignores everything else; used to
-// count documents before building the node tree.
-class DocumentStarts final : public YAML::EventHandler {
- public:
-  std::vector<YAML::Mark> starts;
-
-  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-std::string AtMark(const YAML::Mark& mark) {
-  // yaml-cpp marks are 0-based; editors count from 1.
-  return "invalid YAML at line " + std::to_string(mark.line + 1) + ", column " +
-         std::to_string(mark.column + 1);
-}
-
-// The file's single document, or nullopt after reporting why there is none.
-// Why not YAML::LoadAll: yaml-cpp 0.7 never finishes on a stray flow
-// indicator outside a flow collection (a file starting with ","): it yields
-// an endless run of empty documents at the same position and LoadAll
-// allocates until the process dies. Counting documents first, and calling
-// the parser stuck when a document starts where the previous one did, turns
-// that into a syntax error. Throws YAML::Exception for other syntax errors.
-std::optional<YAML::Node> LoadSingleDocument(const std::string& text, ThresholdReader& reader) {
-  std::istringstream input(text);
-  YAML::Parser parser(input);
-  DocumentStarts documents;
-  for (int calls = 0; calls < 2 && documents.starts.size() < 2; ++calls) {
-    if (!parser.HandleNextDocument(documents)) break;
-  }
-  if (documents.starts.empty()) {
-    reader.Fail(kFileField, "is empty");
-    return std::nullopt;
-  }
-  if (documents.starts.size() > 1) {
-    const YAML::Mark& second = documents.starts[1];
-    if (second.pos == documents.starts[0].pos) {
-      const std::size_t pos = static_cast<std::size_t>(std::max(second.pos, 0));
-      const std::string found = pos < text.size() ? Quote(text.substr(pos, 1)) : "end of file";
-      reader.Fail(kYamlField, AtMark(second) + ": unexpected " + found);
-    } else {
-      reader.Fail(kFileField, "must hold exactly one YAML document");
-    }
-    return std::nullopt;
-  }
-  return YAML::Load(text);
-}
 
 // ---- canonical JSON ---------------------------------------------------------
 
@@ -717,17 +424,31 @@ std::string ValidationError::ToString() const { return file + ": " + field + ": 
 
 ParseResult ParseThresholdYaml(const std::string& yaml_text, const std::string& file_label) {
   ParseResult result;
-  ThresholdReader reader(file_label);
-  try {
-    if (const std::optional<YAML::Node> document = LoadSingleDocument(yaml_text, reader)) {
-      result.set = reader.Read(*document);
-    }
-  } catch (const YAML::Exception& e) {
-    reader.Fail(kYamlField, AtMark(e.mark) + ": " + e.msg);
-  } catch (const std::exception& e) {
-    reader.Fail(kYamlField, std::string("invalid YAML: ") + e.what());
+  ThresholdReader reader;
+  const YamlDocument document = LoadSingleDocument(yaml_text);
+  switch (document.outcome) {
+    case YamlDocument::Outcome::kEmpty:
+      reader.Fail(kFileField, "is empty");
+      break;
+    case YamlDocument::Outcome::kSeveral:
+      reader.Fail(kFileField, "must hold exactly one YAML document");
+      break;
+    case YamlDocument::Outcome::kSyntaxError:
+      reader.Fail(kYamlField, FormatSyntaxError("invalid YAML", document.syntax_error));
+      break;
+    case YamlDocument::Outcome::kOne:
+      // Reading a parsed tree does not throw in practice; the catch keeps the
+      // promise that no input text makes this function throw.
+      try {
+        result.set = reader.Read(document.root);
+      } catch (const std::exception& e) {
+        reader.Fail(kYamlField, std::string("invalid YAML: ") + e.what());
+      }
+      break;
   }
-  result.errors = reader.TakeErrors();
+  for (YamlProblem& problem : reader.TakeProblems()) {
+    result.errors.push_back({file_label, std::move(problem.field), std::move(problem.reason)});
+  }
   if (!result.errors.empty()) result.set.reset();
   return result;
 }

@@ -92,6 +92,21 @@ TEST(CliTest, ConfigErrorNamesTheKey) {
   EXPECT_NE(r.err.find("limits.max_bodies"), std::string::npos) << r.err;
 }
 
+TEST(CliTest, ConfigStartingWithACommaIsAStartUpErrorNamingFileAndLine) {
+  // yaml-cpp 0.7 alone allocated on this file until std::bad_alloc aborted the process.
+  const fs::path dir = fs::temp_directory_path() / ("backstop-cli-" + RandomHex(6));
+  fs::create_directories(dir);
+  const std::string path = (dir / "backstop.yaml").string();
+  std::ofstream(path) << ",\nlisten: x";
+  for (const char* command : {"migrate", "serve"}) {
+    auto r = Backstop({command, "--config", path});
+    EXPECT_GT(r.exit_code, 0) << command << ": " << r.err;  // an exit, not a signal
+    EXPECT_NE(r.err.find(path + ": YAML parse error at line 1, column 1"), std::string::npos)
+        << command << ": " << r.err;
+  }
+  fs::remove_all(dir);
+}
+
 TEST(CliTest, ThresholdsValidateNeedsNoDatabaseAndNamesFileFieldAndReason) {
   auto shipped = Backstop({"thresholds", "validate", SourcePath("thresholds")});
   EXPECT_EQ(shipped.exit_code, 0) << shipped.err;

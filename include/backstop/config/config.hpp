@@ -50,7 +50,7 @@ struct Config {
   std::string migrations_dir = "migrations";  // absolute after loading
   std::string thresholds_dir = "thresholds";  // absolute after loading
   Millis evaluation_tick = Millis(1000);
-  std::string instance_id;                    // default: host name
+  std::string instance_id;                    // default: host name ":" listen port
   std::string log_level = "info";
   LimitsConfig limits;
   HttpConfig http;

@@ -587,6 +587,16 @@ TEST(ThresholdParserTest, ReportsAStrayFlowIndicatorInsteadOfLoopingForever) {
             Lines{"(file): must hold exactly one YAML document"});
 }
 
+TEST(ThresholdParserTest, ReportsUnknownAndDuplicateKeysInOneSectionTogether) {
+  EXPECT_EQ(Errors(Replace(kMinimal, "  min_samples: 20\n",
+                           "  min_samples: 20\n  windw: 1m\n  window: 10m\n")),
+            (Lines{"evaluation.windw: unknown key", "evaluation.window: duplicate key"}));
+}
+
+TEST(ThresholdParserTest, ReportsAnExplicitlyEmptyDocumentAsNotAMap) {
+  EXPECT_EQ(Errors("---\n"), Lines{"(file): must be a map of threshold settings"});
+}
+
 TEST(ThresholdParserTest, CollectsEveryErrorNotJustTheFirst) {
   const std::string yaml = R"(release_class: "bad class"
 version: 0
@@ -826,6 +836,18 @@ TEST(ThresholdDirectoryTest, KeepsParsingAfterAnInvalidFile) {
   EXPECT_EQ(result.files[1].result.errors,
             (std::vector<ValidationError>{{"b.yaml", "version", "must be a positive integer"}}));
   EXPECT_TRUE(result.files[2].result.set.has_value());
+}
+
+TEST(ThresholdDirectoryTest, NamesTheFileAndLineOfAStrayLeadingComma) {
+  TempDir dir;
+  dir.Write("comma.yaml", std::string(",\n") + kMinimal);
+  dir.Write("good.yaml", kMinimal);
+  const DirectoryResult result = ParseThresholdDirectory(dir.path());
+  ASSERT_EQ(result.files.size(), 2u);
+  EXPECT_EQ(result.files[0].result.errors,
+            (std::vector<ValidationError>{
+                {"comma.yaml", "(yaml)", "invalid YAML at line 1, column 1: unexpected \",\""}}));
+  EXPECT_TRUE(result.files[1].result.set.has_value());
 }
 
 TEST(ThresholdDirectoryTest, RejectsTheSecondFileWithTheSameClassAndVersion) {

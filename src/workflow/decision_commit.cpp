@@ -36,11 +36,12 @@ std::optional<domain::ReleaseStatus> StatusAfter(decision::DecisionKind kind) {
 }  // namespace
 
 CommittedDecision CommitDecision(pqxx::work& tx, const LeaseFence& fence, const DecisionInput& in) {
-  if (!store::EvaluatorLeaseRepository::IsHeld(tx, fence.owner, fence.epoch)) return {};
+  CommittedDecision out;  // kNone: nothing written
+  if (!store::EvaluatorLeaseRepository::IsHeld(tx, fence.owner, fence.epoch)) return out;
   auto locked = store::ReleaseRepository::Lock(tx, in.release_id);
   if (!locked || !domain::IsEvaluable(locked->status) ||
       store::EscalationRepository::HasPending(tx, in.release_id)) {
-    return {};
+    return out;
   }
   const Mode mode = store::ModeRepository::GetForShare(tx).mode;
   store::ActionRepository::LockBudget(tx, locked->release_class, locked->environment);
@@ -48,18 +49,19 @@ CommittedDecision CommitDecision(pqxx::work& tx, const LeaseFence& fence, const 
                                                               in.thresholds.budget_per);
   const decision::DecisionContext context{in.now, mode, used};
   const decision::Decision d = decision::Decide(FactsOf(*locked), in.thresholds, in.telemetry, context, in.history);
-  if (d.kind == decision::DecisionKind::kNone) return {};
+  if (d.kind == decision::DecisionKind::kNone) return out;
   const std::string evidence = boost::json::serialize(decision::EvaluationToJson(d.evaluation));
   const auto decision_id = store::DecisionRepository::Insert(
       tx, store::NewDecision{in.release_id, locked->episode, d.kind, d.reasons, evidence,
                              locked->thresholds_version, mode});
   if (!decision_id) {
-    CommittedDecision settled;
-    settled.already_decided = true;
-    return settled;
+    out.already_decided = true;
+    return out;
   }
 
-  CommittedDecision out{d.kind, locked->status, d.reasons, false};
+  out.kind = d.kind;
+  out.status = locked->status;
+  out.reasons = d.reasons;
   boost::json::object payload{{"decision_id", *decision_id},
                               {"decision", decision::ToString(d.kind)},
                               {"reasons", decision::ReasonCodesToJson(d.reasons)},

@@ -194,12 +194,12 @@ class LogExecutor final : public Executor {
 Result<std::shared_ptr<Executor>> MakeExecutor(const config::ExecutorConfig& c, int index,
                                                const config::EnvLookup& env) {
   const std::string where = "executors[" + std::to_string(index) + "]";
-  if (c.type == "log") return std::shared_ptr<Executor>(std::make_shared<LogExecutor>());
-  if (c.type == "command") {
+  if (c.type == config::ExecutorType::kLog) return std::shared_ptr<Executor>(std::make_shared<LogExecutor>());
+  if (c.type == config::ExecutorType::kCommand) {
     if (c.argv.empty()) return Error::InvalidInput(where + ".argv: is required for a command executor");
     return std::shared_ptr<Executor>(std::make_shared<CommandExecutor>(c.argv, c.timeout));
   }
-  if (c.type == "webhook") {
+  if (c.type == config::ExecutorType::kWebhook) {
     auto url = ParseHttpUrl(c.url);
     if (!url) return Error::InvalidInput(where + ".url: only plain http:// URLs are supported: " + c.url);
     const auto secret = env(c.secret_env);
@@ -208,7 +208,7 @@ Result<std::shared_ptr<Executor>> MakeExecutor(const config::ExecutorConfig& c, 
     }
     return std::shared_ptr<Executor>(std::make_shared<WebhookExecutor>(*url, *secret, c.timeout));
   }
-  return Error::InvalidInput(where + ".type: unknown executor type " + c.type);
+  return Error::InvalidInput(where + ".type: unknown executor type " + std::string(config::ToString(c.type)));
 }
 
 }  // namespace backstop::actions

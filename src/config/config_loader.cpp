@@ -19,6 +19,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "backstop/common/wire_table.hpp"
+
 #include "backstop/common/strict_yaml.hpp"
 
 namespace backstop::config {
@@ -119,14 +121,18 @@ bool IsHttpUrl(std::string_view url) {
 // given type accepts is decided after the type is known.
 constexpr std::array<std::string_view, 7> kExecutorKeys = {
     "match", "type", "url", "secret_env", "argv", "timeout", "max_attempts"};
-constexpr std::array<std::string_view, 3> kExecutorTypes = {"webhook", "command", "log"};
+constexpr WireTable<ExecutorType, 3> kExecutorTypes{{
+    {ExecutorType::kWebhook, "webhook"},
+    {ExecutorType::kCommand, "command"},
+    {ExecutorType::kLog, "log"},
+}};
 
-bool ExecutorTypeAllows(std::string_view type, std::string_view key) {
+bool ExecutorTypeAllows(ExecutorType type, std::string_view key) {
   // timeout and max_attempts belong to the outbox worker's delivery loop and
   // apply to every executor type, including log.
   if (key == "match" || key == "type" || key == "timeout" || key == "max_attempts") return true;
-  if (type == "webhook") return key == "url" || key == "secret_env";
-  if (type == "command") return key == "argv";
+  if (type == ExecutorType::kWebhook) return key == "url" || key == "secret_env";
+  if (type == ExecutorType::kCommand) return key == "argv";
   return false;
 }
 
@@ -360,15 +366,12 @@ class ConfigReader {
     const std::optional<YamlMap> map = yaml_.OpenMap(node, path, kExecutorKeys);
     if (!map) return false;
 
-    std::optional<std::string> type;
+    std::optional<ExecutorType> type;
     if (const YAML::Node* value = map->Find("type")) {
       std::string text;
       if (ReadString(*value, map->PathOf("type"), text)) {
-        if (IsOneOf(text, kExecutorTypes)) {
-          type = text;
-        } else {
-          Fail(map->PathOf("type"), OneOfReason(kExecutorTypes));
-        }
+        type = ParseWire(kExecutorTypes, text);
+        if (!type) Fail(map->PathOf("type"), "must be one of " + JoinWireNames(kExecutorTypes));
       }
     } else {
       Fail(map->PathOf("type"), "is required (webhook, command or log)");
@@ -377,7 +380,7 @@ class ConfigReader {
     for (const auto& [key, value] : map->entries()) {
       const std::string key_path = map->PathOf(key);
       if (type && !ExecutorTypeAllows(*type, key)) {
-        Fail(key_path, "is not valid for a " + *type + " executor");
+        Fail(key_path, "is not valid for a " + std::string(WireName(kExecutorTypes, *type)) + " executor");
         continue;
       }
       if (key == "match") {
@@ -404,12 +407,12 @@ class ConfigReader {
 
     if (!type) return true;
     executor.type = *type;
-    if (*type == "webhook") {
+    if (*type == ExecutorType::kWebhook) {
       if (!map->Find("url")) Fail(map->PathOf("url"), "is required for a webhook executor");
       if (!map->Find("secret_env")) {
         Fail(map->PathOf("secret_env"), "is required for a webhook executor");
       }
-    } else if (*type == "command") {
+    } else if (*type == ExecutorType::kCommand) {
       if (!map->Find("argv")) Fail(map->PathOf("argv"), "is required for a command executor");
     }
     return true;
@@ -611,5 +614,8 @@ Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
     return Error::InvalidInput("cannot read config file " + Quote(path));
   }
 }
+
+std::string_view ToString(ExecutorType t) { return WireName(kExecutorTypes, t); }
+std::optional<ExecutorType> ParseExecutorType(std::string_view text) { return ParseWire(kExecutorTypes, text); }
 
 }  // namespace backstop::config

@@ -13,7 +13,7 @@ const ExecutorConfig* MatchExecutor(const Config& config, const std::string& ser
 
 std::string ExecutorName(const Config& config, const std::string& service) {
   const auto* e = MatchExecutor(config, service);
-  return e != nullptr ? e->type : "none";
+  return e != nullptr ? std::string(ToString(e->type)) : "none";
 }
 
 }  // namespace backstop::config

@@ -182,7 +182,7 @@ TEST_F(CrashTest, PausedWorkerPastItsLeaseChangesNothingWhenItResumes) {
   c.thresholds_dir = (scratch / "thresholds").string();
   c.instance_id = "node-b";
   config::ExecutorConfig e;
-  e.type = "webhook";
+  e.type = config::ExecutorType::kWebhook;
   e.url = receiver.url();
   e.secret_env = "BACKSTOP_CRASH_SECRET";
   e.timeout = Millis(1000);

@@ -33,7 +33,7 @@ std::string AutoClass() {
 config::ExecutorConfig Webhook(const WebhookReceiver& r, Millis timeout = Millis(2000), int max_attempts = 5) {
   config::ExecutorConfig e;
   e.match = "*";
-  e.type = "webhook";
+  e.type = config::ExecutorType::kWebhook;
   e.url = r.url();
   e.secret_env = kSecretEnv;
   e.timeout = timeout;
@@ -227,7 +227,7 @@ TEST_F(ExecutionTest, CommandArgumentsAreNeverInterpretedByAShell) {
   std::ofstream(script) << "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> \"" << out.string() << "\"; done\n";
   fs::permissions(script, fs::perms::owner_all);
   config::ExecutorConfig e;
-  e.type = "command";
+  e.type = config::ExecutorType::kCommand;
   e.argv = {script.string(), "{service}", "x; rm -rf /", "$(touch " + (scratch / "pwned").string() + ")",
             "--to={to_version}", "{action_id}"};
   e.timeout = Millis(5000);
@@ -250,7 +250,7 @@ TEST_F(ExecutionTest, CommandArgumentsAreNeverInterpretedByAShell) {
 
 TEST_F(ExecutionTest, FailingCommandIsRetriedThenFails) {
   config::ExecutorConfig e;
-  e.type = "command";
+  e.type = config::ExecutorType::kCommand;
   e.argv = {"/bin/false"};
   e.max_attempts = 2;
   Start({e});

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -28,6 +29,17 @@ constexpr std::optional<E> ParseWire(const WireTable<E, N>& table, std::string_v
     if (t == text) return e;
   }
   return std::nullopt;
+}
+
+// "a, b, c": the wire names in table order, for "must be one of" messages.
+template <typename E, std::size_t N>
+std::string JoinWireNames(const WireTable<E, N>& table, std::string_view separator = ", ") {
+  std::string out;
+  for (const auto& [e, text] : table) {
+    if (!out.empty()) out += separator;
+    out += text;
+  }
+  return out;
 }
 
 }  // namespace backstop

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -8,10 +10,20 @@
 
 namespace backstop::config {
 
+// How a rollback is carried out; the wire strings are the config's `type`
+// and the `executor` recorded on actions.
+enum class ExecutorType {
+  kWebhook,  // webhook: a signed POST to `url`
+  kCommand,  // command: runs `argv` (no shell)
+  kLog,      // log: records only, for local runs
+};
+std::string_view ToString(ExecutorType t);
+std::optional<ExecutorType> ParseExecutorType(std::string_view text);
+
 // One executor rule; the first rule whose `match` glob matches the service wins.
 struct ExecutorConfig {
   std::string match = "*";
-  std::string type = "log";           // webhook | command | log
+  ExecutorType type = ExecutorType::kLog;
   std::string url;                    // webhook only
   std::string secret_env;             // webhook only: name of the env var holding the secret
   std::vector<std::string> argv;      // command only: argv template

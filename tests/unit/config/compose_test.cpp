@@ -209,7 +209,7 @@ TEST(DeployConfigTest, RepoRootConfigLoads) {
   EXPECT_EQ(std::filesystem::path(config->migrations_dir),
             SourcePath("migrations").lexically_normal());
   ASSERT_EQ(config->executors.size(), 1u);
-  EXPECT_EQ(config->executors[0].type, "log");
+  EXPECT_EQ(ToString(config->executors[0].type), "log");
 }
 
 TEST(DeployConfigTest, DockerConfigLoads) {
@@ -219,7 +219,7 @@ TEST(DeployConfigTest, DockerConfigLoads) {
   EXPECT_EQ(config->migrations_dir, "/usr/share/backstop/migrations");
   EXPECT_EQ(config->thresholds_dir, "/usr/share/backstop/thresholds");
   ASSERT_EQ(config->executors.size(), 1u);
-  EXPECT_EQ(config->executors[0].type, "log");
+  EXPECT_EQ(ToString(config->executors[0].type), "log");
 }
 
 }  // namespace

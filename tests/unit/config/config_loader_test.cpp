@@ -86,7 +86,7 @@ TEST(ConfigLoaderTest, EmptyTextGivesDefaults) {
   EXPECT_EQ(config.database.pool_size, defaults.database.pool_size);
   ASSERT_EQ(config.executors.size(), 1u);
   EXPECT_EQ(config.executors[0].match, "*");
-  EXPECT_EQ(config.executors[0].type, "log");
+  EXPECT_EQ(ToString(config.executors[0].type), "log");
 }
 
 TEST(ConfigLoaderTest, CommentOnlyTextGivesDefaults) {
@@ -94,7 +94,7 @@ TEST(ConfigLoaderTest, CommentOnlyTextGivesDefaults) {
   ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_EQ(result->listen_port, 8080);
   ASSERT_EQ(result->executors.size(), 1u);
-  EXPECT_EQ(result->executors[0].type, "log");
+  EXPECT_EQ(ToString(result->executors[0].type), "log");
 }
 
 TEST(ConfigLoaderTest, SectionWithEveryEntryCommentedOutKeepsDefaults) {
@@ -102,7 +102,7 @@ TEST(ConfigLoaderTest, SectionWithEveryEntryCommentedOutKeepsDefaults) {
   ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_EQ(result->limits.max_body_bytes, 1048576);
   ASSERT_EQ(result->executors.size(), 1u);
-  EXPECT_EQ(result->executors[0].type, "log");
+  EXPECT_EQ(ToString(result->executors[0].type), "log");
 }
 
 TEST(ConfigLoaderTest, ParsesDesignExample) {
@@ -121,7 +121,7 @@ TEST(ConfigLoaderTest, ParsesDesignExample) {
   ASSERT_EQ(config.executors.size(), 1u);
   const ExecutorConfig& executor = config.executors[0];
   EXPECT_EQ(executor.match, "*");
-  EXPECT_EQ(executor.type, "webhook");
+  EXPECT_EQ(ToString(executor.type), "webhook");
   EXPECT_EQ(executor.url, "http://127.0.0.1:9000/rollback");
   EXPECT_EQ(executor.secret_env, "BACKSTOP_WEBHOOK_SECRET");
   EXPECT_EQ(executor.timeout, Millis(5000));
@@ -172,13 +172,13 @@ executors:
   EXPECT_EQ(config.database.connect_timeout, Millis(1000));
   ASSERT_EQ(config.executors.size(), 2u);
   EXPECT_EQ(config.executors[0].match, "payments-*");
-  EXPECT_EQ(config.executors[0].type, "command");
+  EXPECT_EQ(ToString(config.executors[0].type), "command");
   EXPECT_EQ(config.executors[0].argv, (Strings{"kubectl", "rollout", "undo",
                                                "deployment/{service}", "-n", "{environment}"}));
   EXPECT_EQ(config.executors[0].timeout, Millis(60000));
   EXPECT_EQ(config.executors[0].max_attempts, 5);
   EXPECT_EQ(config.executors[1].match, "*");
-  EXPECT_EQ(config.executors[1].type, "log");
+  EXPECT_EQ(ToString(config.executors[1].type), "log");
   EXPECT_EQ(config.executors[1].timeout, Millis(5000));
 }
 

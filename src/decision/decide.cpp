@@ -74,26 +74,32 @@ Decision Decide(const ReleaseFacts& release, const policy::ThresholdSet& thresho
                           : ProposedActionType::kRollback;
   Evaluation& evaluation = decision.evaluation;
   evaluation.evaluated_at = now;
-  evaluation.signals = EvaluateSignals(release, thresholds, telemetry, now);
 
+  // Evaluated like EvaluateSignals, series by series, so each (signal,
+  // source)'s history is advanced with the canary samples it was judged on.
+  const bool previous_version_known = release.previous_version.has_value();
   bool breach_counted = false;
   bool any_breach = false;
   bool any_insufficient = false;
   bool any_stale = false;
-  for (const SignalEvaluation& s : evaluation.signals) {
-    std::pair<std::string, std::string> key{s.name, s.source};
-    const auto it = previous.signals.find(key);
-    SignalHistory history =
-        AdvanceSignalHistory(it != previous.signals.end() ? it->second : SignalHistory{}, s.state, now, rules.window);
-    if (s.critical) {
-      breach_counted = breach_counted || BreachCounts(history, s.state, now, rules.breach_for);
-      any_breach = any_breach || s.state == SignalState::kBreach;
-      any_insufficient = any_insufficient || s.state == SignalState::kInsufficient;
-      any_stale = any_stale || s.state == SignalState::kStale;
+  for (const policy::SignalRule& rule : thresholds.signals) {
+    for (const SeriesPair& series : SeriesOf(rule, telemetry)) {
+      const SignalEvaluation& s =
+          evaluation.signals.emplace_back(EvaluateSeries(rule, rules, series, previous_version_known, now));
+      std::pair<std::string, std::string> key{s.name, s.source};
+      const auto it = previous.signals.find(key);
+      SignalHistory history = AdvanceSignalHistory(it != previous.signals.end() ? it->second : SignalHistory{},
+                                                   rule, rules, s.state, series.canary, now);
+      if (s.critical) {
+        breach_counted = breach_counted || BreachCounts(history, s.state, now, rules.breach_for);
+        any_breach = any_breach || s.state == SignalState::kBreach;
+        any_insufficient = any_insufficient || s.state == SignalState::kInsufficient;
+        any_stale = any_stale || s.state == SignalState::kStale;
+      }
+      // Only (signal, source) pairs evaluated now are remembered; a source that
+      // left the snapshot forgets its history.
+      decision.history.signals[std::move(key)] = std::move(history);
     }
-    // Only (signal, source) pairs evaluated now are remembered; a source that
-    // left the snapshot forgets its history.
-    decision.history.signals[std::move(key)] = std::move(history);
   }
 
   evaluation.conflicts = DetectConflicts(evaluation.signals, thresholds, decision.history);

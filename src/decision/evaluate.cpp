@@ -1,9 +1,9 @@
 #include "backstop/decision/evaluate.hpp"
 
-#include <cmath>
 #include <map>
 #include <string_view>
 
+#include "backstop/decision/bounds.hpp"
 #include "backstop/decision/statistics.hpp"
 
 namespace backstop::decision {
@@ -11,24 +11,6 @@ namespace backstop::decision {
 namespace {
 
 constexpr std::string_view kDefaultSource = "default";
-
-// Whether `value` violates the signal's absolute bound: above max for
-// `bad_when: above`, below min for `bad_when: below`. A missing bound is never
-// violated (validation requires the one that applies).
-bool ViolatesBound(const policy::SignalRule& rule, double value) {
-  if (rule.bad_when == policy::BadWhen::kAbove) return rule.max.has_value() && value > *rule.max;
-  return rule.min.has_value() && value < *rule.min;
-}
-
-// Whether the canary is worse than the baseline by the ratio and min_delta.
-// Both conditions are needed: with a baseline of 0 any positive canary beats
-// the ratio, so min_delta is what keeps tiny absolute changes from breaching.
-bool WorseByRatioAndDelta(const policy::SignalRule& rule, const policy::BaselineRule& baseline,
-                          double canary, double base) {
-  const bool ratio_worse = rule.bad_when == policy::BadWhen::kAbove ? canary > base * baseline.ratio
-                                                                    : canary < base / baseline.ratio;
-  return ratio_worse && std::abs(canary - base) >= baseline.min_delta;
-}
 
 std::vector<double> Values(const std::vector<telemetry::Sample>& samples) {
   std::vector<double> values;
@@ -110,8 +92,8 @@ SignalEvaluation EvaluateSeries(const policy::SignalRule& rule,
                                     baseline_newest};
     }
   }
-  const bool baseline_trusted = out.baseline && out.baseline->samples >= evaluation.min_samples;
-  if (baseline_trusted) out.baseline_absolute_breach = ViolatesBound(rule, out.baseline->value);
+  out.baseline_trusted = out.baseline && out.baseline->samples >= evaluation.min_samples;
+  if (out.baseline_trusted) out.baseline_absolute_breach = ViolatesBound(rule, out.baseline->value);
 
   if (!newest) {
     out.state = SignalState::kInsufficient;
@@ -127,7 +109,7 @@ SignalEvaluation EvaluateSeries(const policy::SignalRule& rule,
   }
 
   out.absolute_breach = ViolatesBound(rule, out.canary->value);
-  if (rule.baseline && baseline_trusted) {
+  if (rule.baseline && out.baseline_trusted) {
     const policy::BaselineRule& b = *rule.baseline;
     const bool worse = WorseByRatioAndDelta(rule, b, out.canary->value, out.baseline->value);
     bool significant = true;
@@ -147,34 +129,35 @@ SignalEvaluation EvaluateSeries(const policy::SignalRule& rule,
   return out;
 }
 
+// A source for which only the previous version reported (no canary sample)
+// is a series too, and is insufficient: the release is missing telemetry its
+// predecessor had.
+std::vector<SeriesPair> SeriesOf(const policy::SignalRule& rule, const TelemetrySnapshot& telemetry) {
+  std::map<std::string, SeriesPair> by_source;  // sorted, so evaluations come out in a stable order
+  for (const SeriesPair& pair : telemetry.series) {
+    if (pair.signal != rule.name) continue;
+    const std::string source = pair.source.empty() ? std::string(kDefaultSource) : pair.source;
+    SeriesPair& merged = by_source[source];
+    merged.signal = rule.name;
+    merged.source = source;
+    merged.canary.insert(merged.canary.end(), pair.canary.begin(), pair.canary.end());
+    merged.baseline.insert(merged.baseline.end(), pair.baseline.begin(), pair.baseline.end());
+  }
+  std::vector<SeriesPair> out;
+  if (by_source.empty()) {
+    out.push_back(SeriesPair{rule.name, std::string(kDefaultSource), {}, {}});
+    return out;
+  }
+  for (auto& [source, pair] : by_source) out.push_back(std::move(pair));
+  return out;
+}
+
 std::vector<SignalEvaluation> EvaluateSignals(const ReleaseFacts& release, const policy::ThresholdSet& thresholds,
                                               const TelemetrySnapshot& telemetry, TimePoint now) {
   const bool previous_version_known = release.previous_version.has_value();
   std::vector<SignalEvaluation> out;
   for (const policy::SignalRule& rule : thresholds.signals) {
-    // Group this signal's series by source (sorted, so evaluations come out in
-    // a stable order); pairs repeated for one source are merged. A sample
-    // without a source has source "default". A source for which only the
-    // previous version reported (no canary sample) is evaluated too, and is
-    // insufficient: the release is missing telemetry its predecessor had.
-    std::map<std::string, SeriesPair> by_source;
-    for (const SeriesPair& pair : telemetry.series) {
-      if (pair.signal != rule.name) continue;
-      const std::string source = pair.source.empty() ? std::string(kDefaultSource) : pair.source;
-      SeriesPair& merged = by_source[source];
-      merged.signal = rule.name;
-      merged.source = source;
-      merged.canary.insert(merged.canary.end(), pair.canary.begin(), pair.canary.end());
-      merged.baseline.insert(merged.baseline.end(), pair.baseline.begin(), pair.baseline.end());
-    }
-    if (by_source.empty()) {
-      SeriesPair empty;
-      empty.signal = rule.name;
-      empty.source = std::string(kDefaultSource);
-      out.push_back(EvaluateSeries(rule, thresholds.evaluation, empty, previous_version_known, now));
-      continue;
-    }
-    for (const auto& [source, pair] : by_source) {
+    for (const SeriesPair& pair : SeriesOf(rule, telemetry)) {
       out.push_back(EvaluateSeries(rule, thresholds.evaluation, pair, previous_version_known, now));
     }
   }

@@ -33,6 +33,37 @@ std::optional<double> Aggregate(policy::AggregateKind kind,
   return std::nullopt;
 }
 
+// Each point is aggregated directly from the samples of its own window rather
+// than by a running sum slid along the series: a running sum would carry the
+// rounding of whatever samples it passed before, so the same point could come
+// out a last bit different depending on where the series handed in started —
+// and a point on the edge of a band must read the same every time. The cost is
+// O(window samples) per new point, and evaluation only asks for the points
+// that arrived since its previous run.
+std::vector<AggregatePoint> AggregatesAtSampleTimes(policy::AggregateKind kind,
+                                                    std::span<const telemetry::Sample> samples, Millis window,
+                                                    std::optional<TimePoint> after, TimePoint until) {
+  std::vector<telemetry::Sample> sorted;
+  sorted.reserve(samples.size());
+  for (const auto& s : samples) {
+    if (s.at <= until) sorted.push_back(s);
+  }
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const telemetry::Sample& a, const telemetry::Sample& b) { return a.at < b.at; });
+
+  std::vector<AggregatePoint> out;
+  std::size_t first = 0;  // the oldest sample inside the current point's window
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    const TimePoint t = sorted[i].at;
+    if (i + 1 < sorted.size() && sorted[i + 1].at == t) continue;  // one point per time, after its last sample
+    if (after && t <= *after) continue;
+    while (first < i && sorted[first].at <= t - window) ++first;
+    const std::span<const telemetry::Sample> in_window(sorted.data() + first, i + 1 - first);
+    out.push_back(AggregatePoint{t, *Aggregate(kind, in_window), static_cast<int>(in_window.size())});
+  }
+  return out;
+}
+
 MannWhitneyResult MannWhitneyU(std::span<const double> a, std::span<const double> b,
                                Alternative alternative) {
   MannWhitneyResult result;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backstop/common/time_format.hpp"
+#include "backstop/decision/bounds.hpp"
 #include "backstop/decision/reason_code.hpp"
 #include "backstop/policy/threshold_set.hpp"
 #include "backstop/telemetry/sample.hpp"
@@ -57,6 +58,7 @@ struct SignalEvaluation {
   SignalState state = SignalState::kInsufficient;
   std::optional<AggregateValue> canary;     // absent when the canary has no sample in the window
   std::optional<AggregateValue> baseline;   // absent without previous_version or samples
+  bool baseline_trusted = false;            // baseline has min_samples in the window: compared, checked
   bool absolute_breach = false;             // canary aggregate violates max/min
   bool baseline_breach = false;             // worse than baseline by ratio, min_delta and test
   bool baseline_absolute_breach = false;    // baseline violates the same absolute bound
@@ -74,13 +76,16 @@ struct Evaluation {
 };
 
 // What evaluation remembers between runs of one release: when a breach or a
-// conflict started (for breach_for) and the breach<->pass flips (for
-// flapping). Kept in memory by the evaluator; lost on restart, which only
-// delays a decision (breach_for starts again), never hastens one.
+// conflict started (for breach_for) and the crossings of the absolute bound
+// (for flapping; see signal_history.cpp for the definition). Kept in memory by
+// the evaluator. A restart loses breach_since, which only delays a decision
+// (breach_for starts again), never hastens one; the flips are recounted from
+// the samples still held (see AdvanceSignalHistory).
 struct SignalHistory {
   std::optional<TimePoint> breach_since;
-  std::optional<bool> last_breach;          // last pass/breach seen (insufficient/stale ignored)
-  std::vector<TimePoint> flips;             // times of breach<->pass changes, pruned to the window
+  std::optional<TimePoint> examined_through;  // newest canary sample time already examined for flips
+  std::optional<BoundSide> side;              // side of the hysteresis band the canary aggregate last settled on
+  std::vector<TimePoint> flips;               // sample times of the crossings, pruned to the window
 };
 
 struct EvaluationHistory {
@@ -95,6 +100,12 @@ struct EvaluationHistory {
                                               const policy::EvaluationRule& evaluation,
                                               const SeriesPair& series, bool previous_version_known,
                                               TimePoint now);
+
+// The series of `rule` in `telemetry`, one per source, sorted by source:
+// pairs repeated for one source are merged, a sample without a source has
+// source "default", and a signal without any series gives one empty pair with
+// source "default". Pure.
+[[nodiscard]] std::vector<SeriesPair> SeriesOf(const policy::SignalRule& rule, const TelemetrySnapshot& telemetry);
 
 // Every signal rule of `thresholds` (in file order) for every source the
 // snapshot holds for it (sorted by source); a signal without any series gives

@@ -15,9 +15,12 @@ enum class ReasonCode {
   kBlastRadiusSharedInfrastructure,  // blast_radius.shared_infrastructure: release flagged shared, class does not allow it
   kBudgetExhausted,                  // budget.exhausted: class auto-rollbacks in the environment within budget.per used up
   kTargetUnknown,                    // target.unknown: no previous_version to roll back to
-  kConflictBaselineDegraded,         // conflict.baseline_degraded: canary and baseline both violate the absolute bound
+  kConflictBaselineDegraded,         // conflict.baseline_degraded: canary breaches its absolute bound and the baseline
+                                     //   violates it too, or (with `baseline:`) sits within 20% of it while the canary
+                                     //   is not worse than it by both ratio and min_delta
   kConflictSourceDisagreement,       // conflict.source_disagreement: one source breaches, another passes, differ > tolerance
-  kConflictFlapping,                 // conflict.flapping: more breach<->pass flips than flap_limit within the window
+  kConflictFlapping,                 // conflict.flapping: the canary aggregate crossed the band 0.9x..1.1x its absolute
+                                     //   bound more than flap_limit times within the window
   kTelemetryInsufficient,            // telemetry.insufficient: a critical signal has fewer than min_samples
   kTelemetryStale,                   // telemetry.stale: a critical signal's newest sample is older than max_staleness
   kModeFreeze,                       // mode.freeze: the controller is frozen; nothing runs without a human

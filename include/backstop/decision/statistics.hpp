@@ -2,7 +2,10 @@
 
 #include <optional>
 #include <span>
+#include <vector>
 
+#include "backstop/common/duration.hpp"
+#include "backstop/common/time_format.hpp"
 #include "backstop/policy/threshold_set.hpp"
 #include "backstop/telemetry/sample.hpp"
 
@@ -14,6 +17,25 @@ namespace backstop::decision {
 // nullopt when `samples` is empty. Pure.
 [[nodiscard]] std::optional<double> Aggregate(policy::AggregateKind kind,
                                               std::span<const telemetry::Sample> samples);
+
+// The window aggregate at one sample time.
+struct AggregatePoint {
+  TimePoint at{};
+  double value = 0.0;
+  int samples = 0;  // samples in (at - window, at]
+};
+
+// The window aggregate as a function of sample time: for each distinct time t
+// of `samples` with `after` < t <= `until` (no lower limit without `after`),
+// ascending, the aggregate of the samples in (t - window, t] — the value
+// evaluation would have seen had it run when the sample at t was the newest.
+// `samples` may be in any order (among equal times the one given last is the
+// `last`). Each point is aggregated from its own samples alone, so its value
+// does not depend on what else `samples` holds. Pure.
+[[nodiscard]] std::vector<AggregatePoint> AggregatesAtSampleTimes(policy::AggregateKind kind,
+                                                                  std::span<const telemetry::Sample> samples,
+                                                                  Millis window, std::optional<TimePoint> after,
+                                                                  TimePoint until);
 
 // Which one-sided alternative a Mann-Whitney test checks: that sample A is
 // stochastically greater than B, or less than B.

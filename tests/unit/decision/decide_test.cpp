@@ -152,7 +152,8 @@ INSTANTIATE_TEST_SUITE_P(
         ReasonCase{"Flapping",
                    [](auto&, auto&, auto&, auto&, auto& h) {
                      SignalHistory flapping;
-                     flapping.last_breach = true;
+                     flapping.side = BoundSide::kPast;
+                     flapping.examined_through = Now() - Seconds(5);
                      flapping.breach_since = Now() - Seconds(5);
                      flapping.flips = {Now() - Seconds(40), Now() - Seconds(30), Now() - Seconds(20),
                                        Now() - Seconds(10)};
@@ -417,7 +418,7 @@ TEST(DecideTest, ReturnsTheHistoryOfEveryEvaluatedSignalAndSource) {
   EXPECT_TRUE(d.history.signals.contains({kSignal, "app"}));
   EXPECT_TRUE(d.history.signals.contains({kSignal, "prometheus"}));
   EXPECT_TRUE(d.history.signals.contains({kLatency, "default"}));
-  EXPECT_EQ(d.history.signals.at({kSignal, "app"}).last_breach, false);
+  EXPECT_EQ(d.history.signals.at({kSignal, "app"}).side, BoundSide::kClear);
 }
 
 // ---- non-critical signals ---------------------------------------------------

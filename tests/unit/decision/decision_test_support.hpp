@@ -12,6 +12,7 @@
 
 #include "backstop/common/role.hpp"
 #include "backstop/common/time_format.hpp"
+#include "backstop/decision/bounds.hpp"
 #include "backstop/decision/decide.hpp"
 #include "backstop/decision/evaluate.hpp"
 #include "backstop/decision/reason_code.hpp"
@@ -25,6 +26,7 @@ inline void PrintTo(ReasonCode c, std::ostream* os) { *os << ToString(c); }
 inline void PrintTo(SignalState s, std::ostream* os) { *os << ToString(s); }
 inline void PrintTo(Verdict v, std::ostream* os) { *os << ToString(v); }
 inline void PrintTo(DecisionKind k, std::ostream* os) { *os << ToString(k); }
+inline void PrintTo(BoundSide s, std::ostream* os) { *os << (s == BoundSide::kPast ? "past" : "clear"); }
 
 namespace test_support {
 

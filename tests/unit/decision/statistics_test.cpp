@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <utility>
 #include <vector>
 
 #include "backstop/decision/statistics.hpp"
@@ -36,6 +37,47 @@ TEST(AggregateTest, EmptySamplesHaveNoAggregate) {
   EXPECT_FALSE(Aggregate(policy::AggregateKind::kMean, none).has_value());
   EXPECT_FALSE(Aggregate(policy::AggregateKind::kMax, none).has_value());
   EXPECT_FALSE(Aggregate(policy::AggregateKind::kLast, none).has_value());
+}
+
+// ---- the aggregate as a function of sample time ------------------------------
+
+using Points = std::vector<AggregatePoint>;
+
+std::vector<std::pair<double, int>> ValuesAndCounts(const Points& points) {
+  std::vector<std::pair<double, int>> out;
+  for (const auto& p : points) out.emplace_back(p.value, p.samples);
+  return out;
+}
+
+TEST(AggregatesAtSampleTimesTest, EachPointAggregatesTheWindowEndingAtItsSample) {
+  // Given out of order; a 3 s window (t - 3 s, t].
+  const std::vector<telemetry::Sample> s{{Now(), 4.0}, {Now() - Seconds(3), 1.0}, {Now() - Seconds(1), 3.0},
+                                         {Now() - Seconds(2), 2.0}};
+  const Points points = AggregatesAtSampleTimes(policy::AggregateKind::kMean, s, Seconds(3), std::nullopt, Now());
+  ASSERT_EQ(points.size(), 4u);
+  EXPECT_EQ(points[0].at, Now() - Seconds(3));
+  EXPECT_EQ(points[3].at, Now());
+  // The sample exactly 3 s older than a point is out of its window.
+  EXPECT_EQ(ValuesAndCounts(points), (std::vector<std::pair<double, int>>{{1.0, 1}, {1.5, 2}, {2.0, 3}, {3.0, 3}}));
+}
+
+TEST(AggregatesAtSampleTimesTest, OnlyTimesAfterTheExaminedOnesAndNotAfterUntil) {
+  const std::vector<telemetry::Sample> s{{Now() - Seconds(2), 1.0}, {Now() - Seconds(1), 2.0}, {Now(), 3.0},
+                                         {Now() + Seconds(1), 9.0}};
+  const Points points =
+      AggregatesAtSampleTimes(policy::AggregateKind::kMax, s, Seconds(10), Now() - Seconds(2), Now());
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].at, Now() - Seconds(1));
+  EXPECT_EQ(ValuesAndCounts(points), (std::vector<std::pair<double, int>>{{2.0, 2}, {3.0, 3}}));
+}
+
+TEST(AggregatesAtSampleTimesTest, SamplesSharingATimeMakeOnePoint) {
+  const std::vector<telemetry::Sample> s{{Now(), 1.0}, {Now() - Seconds(1), 5.0}, {Now(), 2.0}};
+  const Points points = AggregatesAtSampleTimes(policy::AggregateKind::kLast, s, Seconds(10), std::nullopt, Now());
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[1].at, Now());
+  EXPECT_DOUBLE_EQ(points[1].value, 2.0);  // the one given last, as Aggregate
+  EXPECT_EQ(points[1].samples, 3);
 }
 
 // The scipy.stats.mannwhitneyu documentation example: U1 = 17 and a two-sided

@@ -47,7 +47,7 @@ class DecisionRulesTest : public ::testing::Test {
     c.evaluation_tick = Millis(100);
     config::ExecutorConfig webhook;
     webhook.match = "*";
-    webhook.type = "webhook";
+    webhook.type = config::ExecutorType::kWebhook;
     webhook.url = receiver.url();
     webhook.secret_env = kSecretEnv;
     webhook.timeout = Millis(2000);

@@ -44,6 +44,16 @@ bool MarkExpiredAndRestart(pqxx::work& tx, const std::string& escalation_id, con
   return true;
 }
 
+// Nothing re-evaluates a release whose rollback failed, so its unanswered
+// `rollback.failed` question is asked again here, whichever path expired it.
+void AskAgainIfRollbackFailed(pqxx::work& tx, const store::EscalationRow& expired,
+                              domain::ReleaseStatus release_status) {
+  if (release_status == domain::ReleaseStatus::kRollbackFailed &&
+      Carries(expired, decision::ReasonCode::kRollbackFailed)) {
+    OpenEscalation(tx, EscalationAskedAgain(expired));
+  }
+}
+
 }  // namespace
 
 store::NewEscalation EscalationForDecision(const store::Release& release, const std::string& decision_id,
@@ -126,6 +136,9 @@ bool ExpireEscalation(pqxx::work& tx, const std::string& escalation_id, const st
                       const std::string& actor) {
   if (!MarkExpiredAndRestart(tx, escalation_id, release_id)) return false;
   Record(tx, actor, audit::AuditKind::kEscalationExpired, release_id, {{"escalation_id", escalation_id}});
+  if (const auto release = store::ReleaseRepository::Find(tx, release_id)) {
+    AskAgainIfRollbackFailed(tx, *store::EscalationRepository::Find(tx, escalation_id), release->status);
+  }
   return true;
 }
 
@@ -143,12 +156,7 @@ std::vector<store::EscalationRow> ExpireDueEscalations(pqxx::work& tx) {
     Record(tx, kSystem, audit::AuditKind::kEscalationExpired, row.release_id, {{"escalation_id", id}});
     out.push_back(std::move(row));
   }
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (expired[i].second == domain::ReleaseStatus::kRollbackFailed &&
-        Carries(out[i], decision::ReasonCode::kRollbackFailed)) {
-      OpenEscalation(tx, EscalationAskedAgain(out[i]));
-    }
-  }
+  for (std::size_t i = 0; i < out.size(); ++i) AskAgainIfRollbackFailed(tx, out[i], expired[i].second);
   return out;
 }
 

@@ -46,7 +46,9 @@ store::EscalationRow OpenEscalation(pqxx::work& tx, const store::NewEscalation& 
 
 // Expires one pending escalation past its expiry and starts a new episode
 // for its release (so the next evaluation may ask again); audits
-// `escalation.expired` as `actor`. False if it was not pending or not due.
+// `escalation.expired` as `actor`. Like ExpireDueEscalations, asks again at
+// once when the release's rollback failed (nothing re-evaluates it). The
+// caller holds the release row lock. False if it was not pending or not due.
 bool ExpireEscalation(pqxx::work& tx, const std::string& escalation_id, const std::string& release_id,
                       const std::string& actor);
 

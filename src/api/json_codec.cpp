@@ -140,7 +140,52 @@ boost::json::object AuditEntryToJson(const audit::AuditEntry& e) {
   return o;
 }
 
-std::string Serialize(const boost::json::value& v) { return boost::json::serialize(v); }
+namespace {
+
+bool HasNonFinite(const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::double_: return !std::isfinite(v.get_double());
+    case boost::json::kind::array:
+      for (const auto& e : v.get_array()) {
+        if (HasNonFinite(e)) return true;
+      }
+      return false;
+    case boost::json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        if (HasNonFinite(kv.value())) return true;
+      }
+      return false;
+    default: return false;
+  }
+}
+
+void NullNonFinite(boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::double_:
+      if (!std::isfinite(v.get_double())) v = nullptr;
+      return;
+    case boost::json::kind::array:
+      for (auto& e : v.get_array()) NullNonFinite(e);
+      return;
+    case boost::json::kind::object:
+      for (auto& kv : v.get_object()) NullNonFinite(kv.value());
+      return;
+    default: return;
+  }
+}
+
+}  // namespace
+
+// The last guard of "every answer is JSON": Boost.JSON writes an infinite
+// double as the bare word `Infinity`. Nothing should hand one in (numbers
+// from requests are checked, evaluations write through JsonNumber), so the
+// copy is only paid for in the case that must not happen.
+std::string Serialize(const boost::json::value& v) {
+  if (!HasNonFinite(v)) return boost::json::serialize(v);
+  boost::json::value copy = v;
+  NullNonFinite(copy);
+  return boost::json::serialize(copy);
+}
 
 Result<std::optional<std::string>> OptionalString(const boost::json::object& obj, const char* field) {
   const auto* v = obj.if_contains(field);

@@ -60,7 +60,8 @@ boost::json::object ReleaseToJson(const store::Release& r);
 // Parses JSON text stored by us; malformed text becomes a JSON string.
 boost::json::value ParseStoredJson(const std::string& text);
 
-// Serializes with a trailing newline-free compact form.
+// Serializes with a trailing newline-free compact form. A non-finite
+// number (which JSON cannot hold) is written as null.
 std::string Serialize(const boost::json::value& v);
 
 // Optional string field: absent or null → nullopt; other non-string → error naming it.

@@ -9,6 +9,7 @@
 #include "backstop/store/decision_repository.hpp"
 #include "backstop/api/json_codec.hpp"
 #include "backstop/common/identifiers.hpp"
+#include "backstop/common/json_numbers.hpp"
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/store/release_repository.hpp"
 #include "backstop/workflow/release_registration.hpp"
@@ -19,6 +20,8 @@ namespace {
 
 // Metadata is free-form context for humans; bounded so it cannot bloat rows.
 constexpr std::size_t kMaxMetadataBytes = 16384;
+constexpr const char* kMetadataNumberRule =
+    "numbers must be finite doubles (at most about 1.8e308 in magnitude) and integers must fit in 64 bits";
 
 // Collects every problem with a body so the client fixes them in one go.
 class FieldErrors {
@@ -71,7 +74,9 @@ std::optional<double> TrafficPercent(const boost::json::object& o, FieldErrors& 
   return d;
 }
 
-Result<store::NewRelease> ParseDeployment(const boost::json::object& o,
+// `text` is the body `o` was parsed from: only the text shows an integer
+// literal too large for 64 bits, which the parser has already rounded.
+Result<store::NewRelease> ParseDeployment(const boost::json::object& o, std::string_view text,
                                           const policy::PolicyRegistry& registry) {
   if (auto s = RejectUnknownFields(o, {"id", "service", "environment", "version", "previous_version",
                                        "release_class", "traffic_percent", "shared_infrastructure",
@@ -116,6 +121,9 @@ Result<store::NewRelease> ParseDeployment(const boost::json::object& o,
   if (const auto* v = o.if_contains("metadata"); v != nullptr && !v->is_null()) {
     if (!v->is_object()) {
       errors.Add("metadata", "must be a JSON object");
+    } else if (HasNonFiniteNumber(*v) || KeysWithOversizedIntegers(text).count("metadata") != 0) {
+      // Stored as JSON and answered back: a number must survive the trip.
+      errors.Add("metadata", kMetadataNumberRule);
     } else {
       std::string text = boost::json::serialize(*v);
       if (text.size() > kMaxMetadataBytes) {
@@ -166,7 +174,7 @@ http::Response WrapRelease(const ApiContext& ctx, int status, const ReleaseView&
 void PostDeployment(ApiContext& ctx, const http::RequestContext& rc, http::Respond respond) {
   auto body = ParseJsonObject(rc.request.body);
   if (!body) return respond(http::ErrorResponse(body.error()));
-  auto parsed = ParseDeployment(*body, ctx.registry);
+  auto parsed = ParseDeployment(*body, rc.request.body, ctx.registry);
   if (!parsed) return respond(http::ErrorResponse(parsed.error()));
   const std::string deployed_by = rc.principal->name;
   struct Registered {

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "backstop/common/identifiers.hpp"
+#include "backstop/common/json_numbers.hpp"
 #include "backstop/http/router.hpp"
 
 namespace backstop::api {
@@ -142,23 +143,6 @@ boost::json::object AuditEntryToJson(const audit::AuditEntry& e) {
 
 namespace {
 
-bool HasNonFinite(const boost::json::value& v) {
-  switch (v.kind()) {
-    case boost::json::kind::double_: return !std::isfinite(v.get_double());
-    case boost::json::kind::array:
-      for (const auto& e : v.get_array()) {
-        if (HasNonFinite(e)) return true;
-      }
-      return false;
-    case boost::json::kind::object:
-      for (const auto& kv : v.get_object()) {
-        if (HasNonFinite(kv.value())) return true;
-      }
-      return false;
-    default: return false;
-  }
-}
-
 void NullNonFinite(boost::json::value& v) {
   switch (v.kind()) {
     case boost::json::kind::double_:
@@ -181,7 +165,7 @@ void NullNonFinite(boost::json::value& v) {
 // from requests are checked, evaluations write through JsonNumber), so the
 // copy is only paid for in the case that must not happen.
 std::string Serialize(const boost::json::value& v) {
-  if (!HasNonFinite(v)) return boost::json::serialize(v);
+  if (!HasNonFiniteNumber(v)) return boost::json::serialize(v);
   boost::json::value copy = v;
   NullNonFinite(copy);
   return boost::json::serialize(copy);

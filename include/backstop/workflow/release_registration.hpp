@@ -9,7 +9,8 @@
 
 namespace backstop::workflow {
 
-// Registers a deployment: inserts the release (idempotent on its id),
+// Registers a deployment: inserts the release (idempotent on its id, or
+// without one on the newest release's identical body),
 // supersedes the service/environment's release in progress and its pending
 // escalation, and audits each step. Row locks come first (releases, then
 // their escalations), audit appends last: the lock order every writer follows.

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "backstop/common/sha256.hpp"
 #include "backstop/config/executor_match.hpp"
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/store/escalation_repository.hpp"
@@ -41,7 +40,7 @@ Evaluator::Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, tele
       metrics_(metrics),
       config_(config),
       clock_(clock),
-      lease_(pool, config.instance_id + ":" + RandomHex(4), LeaseDuration(config)),
+      lease_(pool, config.instance_id, LeaseDuration(config)),
       verifier_(pool, registry, windows, metrics, lease_, clock),
       scheduler_(config.evaluation_tick, [this] { EvaluateDirty(); }, [this] { TickNow(); }) {}
 
@@ -49,7 +48,12 @@ Evaluator::~Evaluator() { Stop(); }
 
 void Evaluator::Start() {
   SyncClock();
-  lease_.Renew();  // at once, so a lone process is active before it serves
+  // A restart with the same instance_id does not wait for its previous
+  // life's lease to expire (DESIGN: a process reclaims at once what it held
+  // under its own id); then the lease is taken or renewed at once, so a lone
+  // process is active before it serves.
+  lease_.TakeBackFromPreviousLife();
+  lease_.Renew();
   scheduler_.Start();
 }
 

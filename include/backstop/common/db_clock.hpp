@@ -12,9 +12,25 @@ namespace backstop {
 // time-based state on the database's clock; telemetry receipt times and
 // evaluation "now" use this so they compare correctly with started_at and
 // updated_at, which the database stamps. Thread-safe.
+//
+// Each measurement moves the offset by the jitter of a round trip, a few
+// milliseconds either way. Were Now() to step back by that much, a sample
+// stamped at receipt could lie "in the future" of the evaluation that runs
+// right after it and be left out of it. So Now() never goes back by less
+// than kMaxHold: it holds at the latest time it returned until the clock
+// passes it. A larger step back is a real correction and is followed.
 class DbClock {
  public:
-  TimePoint Now() const { return NowMicros() + std::chrono::microseconds(offset_us_.load()); }
+  static constexpr std::chrono::microseconds kMaxHold{std::chrono::seconds(1)};
+
+  TimePoint Now() const {
+    const std::int64_t t = (NowMicros() + std::chrono::microseconds(offset_us_.load())).time_since_epoch().count();
+    std::int64_t last = last_us_.load();
+    for (;;) {
+      if (t < last && last - t <= kMaxHold.count()) return TimePoint(std::chrono::microseconds(last));
+      if (last_us_.compare_exchange_weak(last, t)) return TimePoint(std::chrono::microseconds(t));
+    }
+  }
 
   // One measurement: the database said `db_now` between local `before` and
   // `after`; the midpoint stands for the moment it was read.
@@ -27,6 +43,7 @@ class DbClock {
 
  private:
   std::atomic<std::int64_t> offset_us_{0};
+  mutable std::atomic<std::int64_t> last_us_{0};  // the latest time Now() returned
 };
 
 }  // namespace backstop

@@ -22,5 +22,23 @@ TEST(DbClockTest, NowFollowsTheOffset) {
   EXPECT_LE(diff, std::chrono::seconds(31));
 }
 
+TEST(DbClockTest, NowDoesNotStepBackOnTheJitterOfAMeasurement) {
+  DbClock clock;
+  const TimePoint local = NowMicros();
+  clock.Observe(local, local, local);
+  const TimePoint first = clock.Now();
+  clock.Observe(local - std::chrono::milliseconds(20), local, local);  // 20 ms of jitter backwards
+  EXPECT_GE(clock.Now(), first);
+}
+
+TEST(DbClockTest, NowFollowsARealStepBack) {
+  DbClock clock;
+  const TimePoint local = NowMicros();
+  clock.Observe(local, local, local);
+  const TimePoint first = clock.Now();
+  clock.Observe(local - std::chrono::seconds(30), local, local);
+  EXPECT_LT(clock.Now(), first - std::chrono::seconds(29));
+}
+
 }  // namespace
 }  // namespace backstop

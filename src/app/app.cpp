@@ -20,6 +20,7 @@
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/release_repository.hpp"
+#include "backstop/store/schema_access.hpp"
 #include "backstop/store/token_repository.hpp"
 
 namespace backstop::app {
@@ -124,6 +125,24 @@ struct App::Impl {
     return Ok();
   }
 
+  // DESIGN "Audit log": tampering must need a superuser, which holds only
+  // while the serving role cannot alter the audit table. Serving still works
+  // (a single-role local setup is legitimate), so this is a warning.
+  void WarnIfServingRoleControlsTheAuditTable() {
+    auto control = pool->Run<std::optional<store::AuditTableControl>>(
+        [](pqxx::connection& conn) -> Result<std::optional<store::AuditTableControl>> {
+          pqxx::read_transaction tx(conn);
+          return store::AuditTableControlOf(tx);
+        });
+    if (!control.ok() || !control->has_value() || !(*control)->controls) return;
+    const store::AuditTableControl& c = **control;
+    spdlog::warn(
+        "database role {} {} the audit table audit_log (owner {}): it could switch off the append-only "
+        "triggers and rewrite history. Serve with a role that was only granted access, and migrate as the "
+        "owner with migration_database_url (README: Database roles)",
+        c.role, c.superuser ? "is a superuser and so controls" : "owns (or owns the schema of)", c.table_owner);
+  }
+
   void BackgroundLoop(std::stop_token stop) {
     std::unique_lock lock(mutex);
     while (!stop.stop_requested()) {
@@ -172,6 +191,7 @@ Status App::Start() {
   api::AddApprovalRoutes(im.router, im.api);
 
   if (auto s = im.LoadThresholds(); !s) return s;
+  im.WarnIfServingRoleControlsTheAuditTable();
 
   // Executors are built before serving: a webhook without its secret is a
   // start-up error, not a surprise at the first rollback.

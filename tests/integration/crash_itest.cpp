@@ -31,7 +31,7 @@ class BackstopProcess {
       : log_path_(log_path),
         child_(std::make_unique<ChildProcess>(
             std::vector<std::string>{BACKSTOP_BINARY, "serve", "--config", config_path},
-            std::vector<std::string>{"BACKSTOP_DATABASE_URL=", "BACKSTOP_LISTEN=",
+            std::vector<std::string>{"BACKSTOP_DATABASE_URL=", "BACKSTOP_LISTEN=", "BACKSTOP_MIGRATION_DATABASE_URL=",
                                      std::string("BACKSTOP_CRASH_SECRET=") + kSecret},
             log_path)) {}
 

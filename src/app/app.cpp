@@ -18,6 +18,7 @@
 #include "backstop/http/router.hpp"
 #include "backstop/http/server.hpp"
 #include "backstop/metrics/metrics.hpp"
+#include "backstop/pull/telemetry_puller.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/release_repository.hpp"
 #include "backstop/store/token_repository.hpp"
@@ -147,6 +148,7 @@ struct App::Impl {
   api::ApiContext api;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<actions::OutboxWorker> worker;
+  std::unique_ptr<pull::TelemetryPuller> puller;
 
   std::mutex mutex;
   std::condition_variable_any cv;  // woken by the background thread's stop request
@@ -189,6 +191,13 @@ Status App::Start() {
   im.evaluator.Start();
   if (auto s = im.server->Start(); !s) return s;
   im.worker->Start();
+  // Pulls feed the evaluator's windows and run only while it holds the lease.
+  im.puller = std::make_unique<pull::TelemetryPuller>(
+      im.config.telemetry_sources, im.windows, im.metrics,
+      pull::PullHooks{[&im] { return im.evaluator.active(); }, [&im] { return im.evaluator.PullTargets(); },
+                      [&im](const auto& touched, auto arrival) { im.evaluator.NotifyTelemetry(touched, arrival); },
+                      [&im] { return im.clock.Now(); }});
+  im.puller->Start();
   im.background = std::jthread([&im](std::stop_token stop) { im.BackgroundLoop(stop); });
   spdlog::info("backstop {} serving on http://{}:{} (instance {})", BACKSTOP_VERSION,
                im.config.listen_host, im.server->port(), im.config.instance_id);
@@ -200,6 +209,7 @@ void App::Stop() {
   if (im.stopped) return;
   im.stopped = true;
   if (im.server) im.server->Shutdown();
+  if (im.puller) im.puller->Stop();  // it feeds the evaluator: stopped first
   im.evaluator.Stop();
   if (im.worker) im.worker->Stop();
   if (im.background.joinable()) {
@@ -217,5 +227,6 @@ store::DbPool& App::pool() { return *impl_->pool; }
 metrics::Metrics& App::metrics() { return impl_->metrics; }
 const config::Config& App::config() const { return impl_->config; }
 evaluator::Evaluator& App::evaluator() { return impl_->evaluator; }
+pull::TelemetryPuller* App::puller() { return impl_->puller.get(); }
 
 }  // namespace backstop::app

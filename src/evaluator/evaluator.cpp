@@ -68,6 +68,17 @@ std::optional<decision::Evaluation> Evaluator::LatestEvaluation(const std::strin
   return tracker_.Latest(release_id);
 }
 
+std::vector<pull::PullRelease> Evaluator::PullTargets() const {
+  std::vector<pull::PullRelease> out = verifier_.Verifying();
+  for (store::Release& r : tracker_.Releases()) {
+    auto set = registry_.Find(r.release_class, r.thresholds_version);
+    if (!set) continue;  // evaluation reloads the registry and logs it
+    out.push_back({std::move(r.service), std::move(r.environment), std::move(r.version),
+                   std::move(r.previous_version), std::move(set)});
+  }
+  return out;
+}
+
 void Evaluator::EvaluateDirty() {
   std::lock_guard work(work_mutex_);
   for (const auto& [id, trigger] : tracker_.TakeDirty()) {

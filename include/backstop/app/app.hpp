@@ -15,6 +15,9 @@ class Metrics;
 namespace backstop::evaluator {
 class Evaluator;
 }
+namespace backstop::pull {
+class TelemetryPuller;
+}
 
 namespace backstop::app {
 
@@ -40,6 +43,8 @@ class App {
   const config::Config& config() const;
   // Tests drive evaluation ticks through it instead of sleeping.
   evaluator::Evaluator& evaluator();
+  // The telemetry puller (null before Start); tests and benchmarks pull through it.
+  pull::TelemetryPuller* puller();
 
  private:
   struct Impl;

@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 
+#include "backstop/http/error_response.hpp"
 #include "backstop/http/router.hpp"
 #include "backstop/http/server.hpp"
 #include "bench_support.hpp"

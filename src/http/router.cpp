@@ -1,14 +1,16 @@
 #include "backstop/http/router.hpp"
 
-#include <boost/json.hpp>
+#include <cctype>
+
 #include <spdlog/spdlog.h>
+
+#include "backstop/http/error_response.hpp"
 
 namespace backstop::http {
 
 namespace {
 
 constexpr const char* kBearer = "Bearer ";
-constexpr int kRetryAfterSeconds = 1;
 
 bool IsJsonContentType(const std::string& ct) {
   // "application/json" optionally followed by parameters ("; charset=utf-8").
@@ -20,111 +22,7 @@ bool IsJsonContentType(const std::string& ct) {
   return trimmed == "application/json";
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool PercentDecode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = HexValue(in[i + 1]);
-      const int lo = HexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (in[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(in[i]);
-    }
-  }
-  return true;
-}
-
 }  // namespace
-
-std::optional<std::string> Request::Query(std::string_view name) const {
-  for (const auto& [k, v] : query) {
-    if (k == name) return v;
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> Request::Header(std::string_view name) const {
-  for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return v;
-    }
-  }
-  return std::nullopt;
-}
-
-bool ParseTarget(std::string_view target, std::string& path,
-                 std::vector<std::pair<std::string, std::string>>& query) {
-  const auto q = target.find('?');
-  if (!PercentDecode(target.substr(0, q), path)) return false;
-  query.clear();
-  if (q == std::string_view::npos) return true;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    std::string key, value;
-    if (!PercentDecode(pair.substr(0, eq), key)) return false;
-    if (eq != std::string_view::npos && !PercentDecode(pair.substr(eq + 1), value)) return false;
-    query.emplace_back(std::move(key), std::move(value));
-  }
-  return true;
-}
-
-int StatusFor(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::kInvalidInput: return 400;
-    case ErrorKind::kUnauthorized: return 401;
-    case ErrorKind::kForbidden: return 403;
-    case ErrorKind::kNotFound: return 404;
-    case ErrorKind::kMethodNotAllowed: return 405;
-    case ErrorKind::kConflict: return 409;
-    case ErrorKind::kPayloadTooLarge: return 413;
-    case ErrorKind::kUnsupportedMediaType: return 415;
-    case ErrorKind::kInternal: return 500;
-    case ErrorKind::kUnavailable: return 503;
-  }
-  return 500;
-}
-
-Response ErrorResponse(const Error& error) {
-  boost::json::array details;
-  for (const auto& d : error.details) details.emplace_back(d);
-  boost::json::object body{
-      {"error", boost::json::object{{"code", error.code}, {"message", error.message}, {"details", details}}}};
-  Response r = JsonResponse(StatusFor(error.kind), boost::json::serialize(body));
-  if (error.kind == ErrorKind::kUnavailable) {
-    r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
-  }
-  if (error.kind == ErrorKind::kUnauthorized) {
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-  }
-  return r;
-}
-
-Response JsonResponse(int status, std::string body) {
-  Response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
 
 Router::Router(Authenticator& authenticator) : authenticator_(authenticator) {}
 

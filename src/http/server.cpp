@@ -13,7 +13,9 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "backstop/http/error_response.hpp"
 #include "backstop/http/router.hpp"
+#include "backstop/http/url.hpp"
 #include "backstop/metrics/metrics.hpp"
 
 namespace backstop::http {

@@ -77,12 +77,4 @@ class Router {
   std::vector<Route> routes_;
 };
 
-// Builds the JSON error body of DESIGN: {"error": {"code", "message", "details"}},
-// with the status from the error's kind and Retry-After on 503.
-Response ErrorResponse(const Error& error);
-int StatusFor(ErrorKind kind);
-
-// A JSON answer with the given status.
-Response JsonResponse(int status, std::string body);
-
 }  // namespace backstop::http

@@ -50,11 +50,6 @@ Status TokenRepository::Revoke(pqxx::work& tx, const std::string& name, const st
   return Ok();
 }
 
-std::optional<Principal> TokenRepository::Authenticate(pqxx::transaction_base& tx,
-                                                       const std::string& token) {
-  return FindByHash(tx, Sha256Hex(token));
-}
-
 std::optional<Principal> TokenRepository::FindByHash(pqxx::transaction_base& tx,
                                                      const std::string& token_sha256) {
   const pqxx::result r = tx.exec_params(kLookup, token_sha256);

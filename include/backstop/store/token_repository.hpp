@@ -28,10 +28,7 @@ class TokenRepository {
   // is none.
   static Status Revoke(pqxx::work& tx, const std::string& name, const std::string& actor);
 
-  // The live principal for a presented token, if any.
-  static std::optional<Principal> Authenticate(pqxx::transaction_base& tx,
-                                               const std::string& token);
-  // The same, by the token's SHA-256 (lower-case hex).
+  // The live principal of the token whose SHA-256 (lower-case hex) this is, if any.
   static std::optional<Principal> FindByHash(pqxx::transaction_base& tx,
                                              const std::string& token_sha256);
 };

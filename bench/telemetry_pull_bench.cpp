@@ -87,7 +87,8 @@ class FakePrometheus : public http::Authenticator {
     if (!server_->Start().ok()) std::abort();
   }
   ~FakePrometheus() override { server_->Shutdown(); }
-  void Authenticate(const std::string&, std::function<void(Result<std::optional<Principal>>)> done) override {
+  std::optional<Outcome> Cached(const std::string&) override { return Outcome(std::optional<Principal>{}); }
+  void Lookup(const std::string&, http::TokenCheck, std::function<void(Outcome)> done) override {
     done(std::optional<Principal>{});
   }
   std::uint16_t port() const { return server_->port(); }

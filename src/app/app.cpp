@@ -9,6 +9,7 @@
 
 #include "backstop/actions/outbox_worker.hpp"
 #include "backstop/api/api_context.hpp"
+#include "backstop/app/cached_authenticator.hpp"
 #include "backstop/config/config_loader.hpp"
 #include "backstop/store/action_repository.hpp"
 #include "backstop/workflow/policy_sync.hpp"
@@ -21,7 +22,6 @@
 #include "backstop/pull/telemetry_puller.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/release_repository.hpp"
-#include "backstop/store/token_repository.hpp"
 
 namespace backstop::app {
 
@@ -33,26 +33,6 @@ constexpr Millis kInitialRetention = std::chrono::hours(1);
 
 // How often the audit chain head is exported to metrics and the log.
 constexpr auto kAuditHeadInterval = std::chrono::seconds(5);
-
-// Token lookups go through the pool like any other database work.
-class DbAuthenticator final : public http::Authenticator {
- public:
-  DbAuthenticator(store::DbPool& pool, Millis timeout) : pool_(pool), timeout_(timeout) {}
-
-  void Authenticate(const std::string& token,
-                    std::function<void(Result<std::optional<Principal>>)> done) override {
-    pool_.Submit<std::optional<Principal>>(
-        [token](pqxx::connection& conn) -> Result<std::optional<Principal>> {
-          pqxx::read_transaction tx(conn);
-          return store::TokenRepository::Authenticate(tx, token);
-        },
-        std::move(done), timeout_);
-  }
-
- private:
-  store::DbPool& pool_;
-  Millis timeout_;
-};
 
 http::ServerOptions ServerOptionsFrom(const config::Config& c) {
   http::ServerOptions o;
@@ -75,7 +55,7 @@ struct App::Impl {
       : config(std::move(c)),
         metrics(BACKSTOP_VERSION),
         pool(std::make_unique<store::DbPool>(config.database_url, config.database)),
-        authenticator(*pool, config.http.request_timeout),
+        authenticator(*pool, config),
         router(authenticator),
         windows(config.limits.max_series, kInitialRetention),
         evaluator(*pool, registry, windows, metrics, config, clock),
@@ -140,7 +120,7 @@ struct App::Impl {
   metrics::Metrics metrics;
   policy::PolicyRegistry registry;
   std::unique_ptr<store::DbPool> pool;
-  DbAuthenticator authenticator;
+  CachedAuthenticator authenticator;
   http::Router router;
   telemetry::WindowStore windows;
   DbClock clock;
@@ -186,6 +166,8 @@ Status App::Start() {
   im.worker = std::make_unique<actions::OutboxWorker>(*im.pool, im.registry, im.metrics, im.config,
                                                       std::move(executors));
 
+  // Listening for token revocations before the first request is served.
+  im.authenticator.Start();
   im.server = std::make_unique<http::Server>(ServerOptionsFrom(im.config), im.router, &im.metrics);
   // The evaluator takes its lease before the server answers telemetry.
   im.evaluator.Start();
@@ -209,6 +191,7 @@ void App::Stop() {
   if (im.stopped) return;
   im.stopped = true;
   if (im.server) im.server->Shutdown();
+  im.authenticator.Stop();
   if (im.puller) im.puller->Stop();  // it feeds the evaluator: stopped first
   im.evaluator.Stop();
   if (im.worker) im.worker->Stop();
@@ -228,5 +211,6 @@ metrics::Metrics& App::metrics() { return impl_->metrics; }
 const config::Config& App::config() const { return impl_->config; }
 evaluator::Evaluator& App::evaluator() { return impl_->evaluator; }
 pull::TelemetryPuller* App::puller() { return impl_->puller.get(); }
+std::vector<std::pair<std::string, std::string>> App::routes() const { return impl_->router.Routes(); }
 
 }  // namespace backstop::app

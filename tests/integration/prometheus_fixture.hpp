@@ -48,7 +48,8 @@ class MetricsExporter {
   };
   class NoAuth : public http::Authenticator {
    public:
-    void Authenticate(const std::string&, std::function<void(Result<std::optional<Principal>>)> done) override {
+    std::optional<Outcome> Cached(const std::string&) override { return Outcome(std::optional<Principal>{}); }
+    void Lookup(const std::string&, http::TokenCheck, std::function<void(Outcome)> done) override {
       done(std::optional<Principal>{});
     }
   };

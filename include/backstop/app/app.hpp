@@ -2,6 +2,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "backstop/common/result.hpp"
 #include "backstop/config/config.hpp"
@@ -45,6 +48,8 @@ class App {
   evaluator::Evaluator& evaluator();
   // The telemetry puller (null before Start); tests and benchmarks pull through it.
   pull::TelemetryPuller* puller();
+  // (method, pattern) of every route served.
+  std::vector<std::pair<std::string, std::string>> routes() const;
 
  private:
   struct Impl;

@@ -42,6 +42,24 @@ std::uint16_t FreeLoopbackPort() {
   return ntohs(addr.sin_port);
 }
 
+// ---- BlackHole -------------------------------------------------------------
+
+BlackHole::BlackHole() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 64) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd_ >= 0) ::close(fd_);
+    throw std::runtime_error("black hole socket");
+  }
+  port_ = ntohs(addr.sin_port);
+}
+
+BlackHole::~BlackHole() { ::close(fd_); }
+
 // ---- MetricsExporter -------------------------------------------------------
 
 MetricsExporter::MetricsExporter() : last_scrape_(std::chrono::steady_clock::now()), router_(auth_) {

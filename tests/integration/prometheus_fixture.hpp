@@ -21,6 +21,21 @@ namespace backstop::testing {
 // A port on 127.0.0.1 that was free a moment ago.
 std::uint16_t FreeLoopbackPort();
 
+// A listening socket on 127.0.0.1 that never accepts: connections complete
+// (the kernel's backlog) and requests are never answered, like a hung server.
+class BlackHole {
+ public:
+  BlackHole();
+  ~BlackHole();
+  BlackHole(const BlackHole&) = delete;
+  BlackHole& operator=(const BlackHole&) = delete;
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
 // A tiny exporter on 127.0.0.1 serving /metrics in the Prometheus text
 // format: request counters of service `checkout` in namespace `prod`, per
 // metric family (e.g. http_requests_total, lb_requests_total), version and

@@ -3,6 +3,7 @@
 // scrapes it every second, and Backstop pulling one query per signal every
 // second. Prometheus and the exporter stop however a test ends.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 
 #include "backstop/evaluator/evaluator.hpp"
 #include "backstop/metrics/metrics.hpp"
+#include "backstop/pull/telemetry_puller.hpp"
 #include "prometheus_fixture.hpp"
 #include "test_support.hpp"
 #include "webhook_receiver.hpp"
@@ -302,6 +304,92 @@ TEST_F(PrometheusPullTest, PrometheusKilledMidRunGoesStaleWithoutACrashAndRecove
   EXPECT_EQ(capture->Count("pulling signal http_5xx_ratio works again"), 1);
   EXPECT_TRUE(Decisions().empty());
   EXPECT_TRUE(receiver.received().empty());
+}
+
+// A source that accepts connections and never answers: its queries time out
+// on their own threads while the other source, the ticks and the API go on.
+TEST_F(PrometheusPullTest, ADeadSourceDelaysNeitherAnotherSourceNorTheTickNorTheApi) {
+  BlackHole hole;
+  dir.Write("web.yaml", WebClass({{"prom", RatioQuery("http_requests_total")}, {"dead", "up"}}));
+  auto c = TestConfig("");
+  c.thresholds_dir = dir.path();
+  c.evaluation_tick = Millis(200);
+  for (const auto& [name, url] : {std::pair<std::string, std::string>{"prom", prometheus->url()},
+                                  {"dead", "http://127.0.0.1:" + std::to_string(hole.port())}}) {
+    config::TelemetrySourceConfig source;
+    source.name = name;
+    source.url = url;
+    source.interval = Millis(1000);
+    source.timeout = Millis(3000);
+    source.max_concurrency = 1;
+    source.labels = config::SourceLabels{"service", "namespace", "version"};
+    c.telemetry_sources.push_back(source);
+  }
+  server = std::make_unique<TestServer>(c);
+  deployer = server->Token("ci-bot", Role::kDeployer);
+  admin = server->Token("admin-1", Role::kAdmin);
+  Deploy();
+  ASSERT_TRUE(AwaitState("prom", "pass")) << State("prom");
+  const double ok_before = Pulls("prom", "ok");
+  const auto started = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(4s);
+  // About one pull a second at the live source while the dead one hangs.
+  EXPECT_GE(Pulls("prom", "ok") - ok_before, 3);
+  EXPECT_GE(Pulls("dead", "timeout"), 1);
+  const auto tick_started = std::chrono::steady_clock::now();
+  server->app().evaluator().TickNow();
+  EXPECT_LT(std::chrono::steady_clock::now() - tick_started, 2s);
+  const auto request_started = std::chrono::steady_clock::now();
+  EXPECT_EQ(server->Request("GET", "/v1/releases/rel-1", admin).status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - request_started, 1s);
+  EXPECT_EQ(State("prom"), "pass");
+  EXPECT_NE(State("dead"), "pass");  // no sample from it: never a pass
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+}
+
+// The puller on its own: nothing is pulled while the process does not hold
+// the evaluator lease, and pulls start once it does.
+TEST_F(PrometheusPullTest, PullsOnlyWhileHoldingTheEvaluatorLease) {
+  metrics::Metrics metrics("test");
+  telemetry::WindowStore windows(1000, std::chrono::hours(1));
+  auto set = std::make_shared<policy::ThresholdSet>();
+  policy::SignalRule rule;
+  rule.name = "http_5xx_ratio";
+  rule.max = 0.05;
+  rule.queries = {{"prom", RatioQuery("http_requests_total")}};
+  set->signals.push_back(rule);
+  std::atomic<bool> active{false};
+  std::atomic<int> notified{0};
+  config::TelemetrySourceConfig source;
+  source.name = "prom";
+  source.url = prometheus->url();
+  source.interval = Millis(1000);
+  source.timeout = Millis(2000);
+  source.labels = config::SourceLabels{"service", "namespace", "version"};
+  ASSERT_TRUE(prometheus->AwaitResult(RatioQuery("http_requests_total"), 20s));
+  pull::TelemetryPuller puller(
+      {source}, windows, metrics,
+      pull::PullHooks{[&] { return active.load(); },
+                      [&] { return std::vector<pull::PullRelease>{{"checkout", "prod", "v2", "v1", set}}; },
+                      [&](const auto&, auto) { ++notified; }, [] { return NowMicros(); }});
+  puller.Start();
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(puller.PullNow(), 0);
+  EXPECT_EQ(notified.load(), 0);
+  EXPECT_EQ(windows.series_count(), 0);
+  active = true;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (windows.series_count() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(windows.series_count(), 2);  // canary and baseline of source prom
+  EXPECT_GT(notified.load(), 0);
+  const auto pairs = windows.Snapshot("checkout", "prod", "http_5xx_ratio", "v2", std::string("v1"));
+  ASSERT_EQ(pairs.size(), 1u);
+  EXPECT_EQ(pairs[0].source, "prom");
+  EXPECT_FALSE(pairs[0].canary.empty());
+  EXPECT_FALSE(pairs[0].baseline.empty());
+  puller.Stop();
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 
 #include "backstop/common/identifiers.hpp"
 #include "backstop/common/json_numbers.hpp"
-#include "backstop/http/router.hpp"
+#include "backstop/http/error_response.hpp"
 
 namespace backstop::api {
 

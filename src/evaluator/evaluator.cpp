@@ -25,11 +25,6 @@ constexpr int kLeaseTicks = 3;
 
 Millis LeaseDuration(const config::Config& c) { return std::max(kMinLease, c.evaluation_tick * kLeaseTicks); }
 
-decision::ReleaseFacts FactsOf(const store::Release& r) {
-  return decision::ReleaseFacts{r.id, r.service, r.environment, r.version, r.previous_version,
-                                r.traffic_percent, r.shared_infrastructure, r.started_at};
-}
-
 }  // namespace
 
 Evaluator::Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, telemetry::WindowStore& windows,
@@ -70,6 +65,17 @@ void Evaluator::NotifyRelease(const store::Release& release) { tracker_.Upsert(r
 
 std::optional<decision::Evaluation> Evaluator::LatestEvaluation(const std::string& release_id) const {
   return tracker_.Latest(release_id);
+}
+
+std::vector<pull::PullRelease> Evaluator::PullTargets() const {
+  std::vector<pull::PullRelease> out = verifier_.Verifying();
+  for (store::Release& r : tracker_.Releases()) {
+    auto set = registry_.Find(r.release_class, r.thresholds_version);
+    if (!set) continue;  // evaluation reloads the registry and logs it
+    out.push_back({std::move(r.service), std::move(r.environment), std::move(r.version),
+                   std::move(r.previous_version), std::move(set)});
+  }
+  return out;
 }
 
 void Evaluator::EvaluateDirty() {
@@ -162,7 +168,7 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   }
   const TimePoint now = clock_.Now();
   const decision::Decision pre =
-      decision::Decide(FactsOf(rel), *set, telemetry, decision::DecisionContext{now, mode_.load(), 0}, tracked->history);
+      decision::Decide(store::FactsOf(rel), *set, telemetry, decision::DecisionContext{now, mode_.load(), 0}, tracked->history);
   metrics_.CountEvaluation();
   for (auto c : tracker_.RecordEvaluation(release_id, pre)) metrics_.CountConflict(std::string(decision::ToString(c)));
   // While a human holds the question, evaluation goes on but decides nothing.

@@ -99,6 +99,27 @@ Metrics::Metrics(const std::string& version)
                             .Help("From the arrival of the telemetry that made a decision to its commit")
                             .Register(*registry_)
                             .Add({}, kLatencyBuckets)),
+      pulls_(prometheus::BuildCounter()
+                 .Name("backstop_telemetry_pulls_total")
+                 .Help("Queries pulled from telemetry sources, by source and result (ok, query_error, "
+                       "unavailable, timeout, http_error, bad_response, warnings)")
+                 .Register(*registry_)),
+      pull_duration_(prometheus::BuildHistogram()
+                         .Name("backstop_telemetry_pull_duration_seconds")
+                         .Help("Duration of one query to a telemetry source, answer read and parsed")
+                         .Register(*registry_)),
+      pull_samples_(prometheus::BuildCounter()
+                        .Name("backstop_telemetry_pull_samples_total")
+                        .Help("Samples pulled from telemetry sources into the windows")
+                        .Register(*registry_)),
+      pull_nonfinite_(prometheus::BuildCounter()
+                          .Name("backstop_telemetry_pull_nonfinite_total")
+                          .Help("Pulled values of active releases that were NaN or infinite (no sample)")
+                          .Register(*registry_)),
+      pull_unmatched_(prometheus::BuildCounter()
+                          .Name("backstop_telemetry_pull_unmatched_series_total")
+                          .Help("Pulled result series dropped: no active release's canary or baseline")
+                          .Register(*registry_)),
       escalations_(prometheus::BuildCounter()
                        .Name("backstop_escalations_total")
                        .Help("Escalations opened, counted once per reason they carry")
@@ -184,6 +205,34 @@ void Metrics::SetAuditHead(std::int64_t seq, const std::string& hash) {
   if (audit_head_hash_ != nullptr) audit_head_info_.Remove(audit_head_hash_);
   audit_head_hash_ = &audit_head_info_.Add({{"hash", hash}});
   audit_head_hash_->Set(static_cast<double>(seq));
+}
+
+void Metrics::RegisterPullSource(const std::string& source, const std::vector<std::string>& results) {
+  for (const std::string& result : results) pulls_.Add({{"source", source}, {"result", result}});
+  pull_duration_.Add({{"source", source}}, kLatencyBuckets);
+  pull_samples_.Add({{"source", source}});
+  pull_nonfinite_.Add({{"source", source}});
+  pull_unmatched_.Add({{"source", source}});
+}
+
+void Metrics::CountPull(const std::string& source, const std::string& result) {
+  pulls_.Add({{"source", source}, {"result", result}}).Increment();
+}
+
+void Metrics::ObservePullDuration(const std::string& source, double seconds) {
+  pull_duration_.Add({{"source", source}}, kLatencyBuckets).Observe(seconds);
+}
+
+void Metrics::CountPulledSamples(const std::string& source, std::int64_t n) {
+  if (n > 0) pull_samples_.Add({{"source", source}}).Increment(static_cast<double>(n));
+}
+
+void Metrics::CountPullNonFinite(const std::string& source, std::int64_t n) {
+  if (n > 0) pull_nonfinite_.Add({{"source", source}}).Increment(static_cast<double>(n));
+}
+
+void Metrics::CountPullUnmatched(const std::string& source, std::int64_t n) {
+  if (n > 0) pull_unmatched_.Add({{"source", source}}).Increment(static_cast<double>(n));
 }
 
 void Metrics::CountDeployment(const std::string& release_class, const std::string& environment) {

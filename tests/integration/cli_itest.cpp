@@ -121,6 +121,49 @@ TEST(CliTest, TokenCreateRejectsBadRoleDuplicateNameAndRevokeUnknown) {
   EXPECT_EQ(Backstop({"token", "create", "--config", cfg.path(), "--name", "x", "--role", "viewer"}).exit_code, 0);
 }
 
+// Two servers on one database hold a telemetry token in memory (telemetry
+// takes principals from memory); `token revoke` still stops it on both
+// within a second (NOTIFY; the one-second TTL as the backstop).
+TEST(CliTest, TokenRevokeStopsACachedTokenOnEveryServerWithinOneSecond) {
+  TestServer first;
+  app::App second(TestConfig(first.db().url()));
+  ASSERT_TRUE(second.Start().ok());
+  ConfigFile cfg(first.db().url());
+  auto created = Backstop({"token", "create", "--config", cfg.path(), "--name", "agent", "--role", "telemetry"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string token = created.out.substr(0, created.out.size() - 1);
+  const std::string batch = TelemetryBatch("checkout", "v2", 0.01, 1);
+  http::HttpClient to_first("127.0.0.1", first.port());
+  http::HttpClient to_second("127.0.0.1", second.port());
+  const auto post = [&](http::HttpClient& client) {
+    auto r = client.Send({"POST", "/v1/telemetry",
+                          {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}}, batch},
+                         Millis(5000));
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+  ASSERT_EQ(post(to_first).status, 202);
+  // The second process is the standby evaluator: past authentication, it
+  // refuses telemetry as such.
+  auto standby = post(to_second);
+  ASSERT_EQ(standby.status, 503) << standby.body;
+  ASSERT_NE(standby.body.find("standby"), std::string::npos) << standby.body;
+
+  auto revoked = Backstop({"token", "revoke", "--config", cfg.path(), "--name", "agent"});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  int on_first = post(to_first).status;
+  int on_second = post(to_second).status;
+  while ((on_first != 401 || on_second != 401) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    on_first = post(to_first).status;
+    on_second = post(to_second).status;
+  }
+  EXPECT_EQ(on_first, 401);
+  EXPECT_EQ(on_second, 401);
+  second.Stop();
+}
+
 TEST(CliTest, ConfigErrorNamesTheKey) {
   TestDatabase db;
   ConfigFile cfg(db.url(), "limits:\n  max_bodies: 3\n");
@@ -156,6 +199,41 @@ TEST(CliTest, ThresholdsValidateNeedsNoDatabaseAndNamesFileFieldAndReason) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("bad.yaml: automation: "), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("good.yaml"), std::string::npos) << r.err;
+}
+
+TEST(CliTest, ThresholdsValidateWithConfigNamesAQueryForAnUnknownSource) {
+  // The config's header secret is not set: validation reads the file alone.
+  ConfigFile cfg("postgresql://nobody@127.0.0.1:1/none",
+                 "telemetry_sources:\n  - name: prom-main\n    type: prometheus\n    url: http://127.0.0.1:9090\n"
+                 "    headers_env: {Authorization: BACKSTOP_TEST_UNSET_PROM_AUTH}\n");
+  ThresholdDir dir;
+  dir.Write("good.yaml", ThresholdYaml("good", 1) + "    queries:\n      prom-main: job:http_5xx_ratio:rate1m\n");
+  dir.Write("typo.yaml", ThresholdYaml("typo", 1) + "    queries:\n      prom-mian: job:http_5xx_ratio:rate1m\n");
+  auto r = Backstop({"thresholds", "validate", dir.path(), "--config", cfg.path()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err,
+            "typo.yaml: signals[0].queries.prom-mian: unknown telemetry source \"prom-mian\" (configured: "
+            "prom-main)\n");
+  EXPECT_EQ(r.out, "1 of 2 files valid\n");
+  // Without --config the same files are valid.
+  EXPECT_EQ(Backstop({"thresholds", "validate", dir.path()}).exit_code, 0);
+  // A config that is not valid is an error naming it.
+  auto bad = Backstop({"thresholds", "validate", dir.path(), "--config", cfg.dir() + "/missing.yaml"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("missing.yaml"), std::string::npos) << bad.err;
+}
+
+TEST(CliTest, ServeRefusesToStartWhenATelemetrySourceHeaderVariableIsUnset) {
+  TestDatabase db;
+  ConfigFile cfg(db.url(),
+                 "telemetry_sources:\n  - name: prom-main\n    type: prometheus\n    url: http://127.0.0.1:9090\n"
+                 "    headers_env: {Authorization: BACKSTOP_TEST_UNSET_PROM_AUTH}\n");
+  auto r = Backstop({"serve", "--config", cfg.path()});
+  EXPECT_GT(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("telemetry_sources[0].headers_env.Authorization: environment variable "
+                       "BACKSTOP_TEST_UNSET_PROM_AUTH is not set"),
+            std::string::npos)
+      << r.err;
 }
 
 // The log of a starting `backstop serve` once it serves (bounded wait).

@@ -12,22 +12,17 @@ namespace backstop {
 // time-based state on the database's clock; telemetry receipt times and
 // evaluation "now" use this so they compare correctly with started_at and
 // updated_at, which the database stamps. Thread-safe.
-//
-// Each measurement moves the offset by the jitter of a round trip, a few
-// milliseconds either way. Were Now() to step back by that much, a sample
-// stamped at receipt could lie "in the future" of the evaluation that runs
-// right after it and be left out of it. So Now() never goes back by less
-// than kMaxHold: it holds at the latest time it returned until the clock
-// passes it. A larger step back is a real correction and is followed.
 class DbClock {
  public:
-  static constexpr std::chrono::microseconds kMaxHold{std::chrono::seconds(1)};
-
+  // Never steps back by less than kMaxHeldStep: each re-measurement of the
+  // offset jitters by a fraction of a round trip, and a sample stamped just
+  // before one must not land in the future of the next evaluation (it would
+  // be skipped until then). A larger step back is a real correction and is taken.
   TimePoint Now() const {
     const std::int64_t t = (NowMicros() + std::chrono::microseconds(offset_us_.load())).time_since_epoch().count();
     std::int64_t last = last_us_.load();
-    for (;;) {
-      if (t < last && last - t <= kMaxHold.count()) return TimePoint(std::chrono::microseconds(last));
+    while (true) {
+      if (t < last && last - t < kMaxHeldStep.count()) return TimePoint(std::chrono::microseconds(last));
       if (last_us_.compare_exchange_weak(last, t)) return TimePoint(std::chrono::microseconds(t));
     }
   }
@@ -42,6 +37,7 @@ class DbClock {
   std::int64_t offset_us() const { return offset_us_.load(); }
 
  private:
+  static constexpr std::chrono::microseconds kMaxHeldStep = std::chrono::seconds(1);
   std::atomic<std::int64_t> offset_us_{0};
   mutable std::atomic<std::int64_t> last_us_{0};  // the latest time Now() returned
 };

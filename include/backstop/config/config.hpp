@@ -4,6 +4,7 @@
 #include <optional>
 #include <string_view>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backstop/common/duration.hpp"
@@ -29,6 +30,42 @@ struct ExecutorConfig {
   std::vector<std::string> argv;      // command only: argv template
   Millis timeout = Millis(5000);
   int max_attempts = 5;
+};
+
+// The kind of metrics store a telemetry source is; the wire string is the
+// config's `type`.
+enum class TelemetrySourceType {
+  kPrometheus,  // prometheus: the Prometheus HTTP API (Thanos, Mimir, VictoriaMetrics speak it too)
+};
+std::string_view ToString(TelemetrySourceType t);
+std::optional<TelemetrySourceType> ParseTelemetrySourceType(std::string_view text);
+
+// Which result labels of a pulled series name the release's service,
+// environment and version (INTEGRATIONS §1). Each defaults to its own name.
+struct SourceLabels {
+  std::string service = "service";
+  std::string environment = "environment";
+  std::string version = "version";
+
+  bool operator==(const SourceLabels&) const = default;
+};
+
+// One metrics store Backstop pulls signals from. `name` is the `source` of
+// every sample pulled from it (never `default`, the source of pushed samples
+// without one).
+struct TelemetrySourceConfig {
+  std::string name;
+  TelemetrySourceType type = TelemetrySourceType::kPrometheus;
+  std::string url;                     // http://host[:port][/prefix]; the API is under prefix/api/v1
+  Millis interval = Millis(10000);     // one pull per (source, signal) per interval
+  Millis timeout = Millis(5000);       // per query; also sent as the query's `timeout`
+  int max_concurrency = 4;             // queries of this source in flight at once
+  // Header name -> name of the environment variable holding its value.
+  std::vector<std::pair<std::string, std::string>> headers_env;
+  // Header name -> value, read from the environment when the config was
+  // loaded with an environment (empty for `thresholds validate --config`).
+  std::vector<std::pair<std::string, std::string>> headers;
+  SourceLabels labels;
 };
 
 struct LimitsConfig {
@@ -71,6 +108,7 @@ struct Config {
   HttpConfig http;
   DatabaseConfig database;
   std::vector<ExecutorConfig> executors;      // default: one `log` executor matching "*"
+  std::vector<TelemetrySourceConfig> telemetry_sources;  // default: none (push only)
 
   // Migrations connect here: migration_database_url, or database_url without it.
   const std::string& MigrationDatabaseUrl() const {

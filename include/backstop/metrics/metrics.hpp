@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -49,6 +50,16 @@ class Metrics {
   void SetDecisionsUncommitted(std::size_t n) { decisions_uncommitted_.Set(static_cast<double>(n)); }
   void ObserveDecisionLatency(double seconds) { decision_latency_.Observe(seconds); }
 
+  // Telemetry pulled from metrics stores (INTEGRATIONS §1), by source name
+  // (configured, so bounded). RegisterPullSource starts a source's series at
+  // zero; `results` are the result label values (pull::AllPullResults).
+  void RegisterPullSource(const std::string& source, const std::vector<std::string>& results);
+  void CountPull(const std::string& source, const std::string& result);
+  void ObservePullDuration(const std::string& source, double seconds);
+  void CountPulledSamples(const std::string& source, std::int64_t n);
+  void CountPullNonFinite(const std::string& source, std::int64_t n);
+  void CountPullUnmatched(const std::string& source, std::int64_t n);
+
   // Escalations and approvals.
   void CountEscalation(const std::string& reason);
   void CountApproval(const std::string& result);
@@ -82,6 +93,11 @@ class Metrics {
   prometheus::Gauge& decisions_uncommitted_;
   prometheus::Gauge& escalations_pending_;
   prometheus::Histogram& decision_latency_;
+  prometheus::Family<prometheus::Counter>& pulls_;
+  prometheus::Family<prometheus::Histogram>& pull_duration_;
+  prometheus::Family<prometheus::Counter>& pull_samples_;
+  prometheus::Family<prometheus::Counter>& pull_nonfinite_;
+  prometheus::Family<prometheus::Counter>& pull_unmatched_;
   prometheus::Family<prometheus::Counter>& escalations_;
   prometheus::Family<prometheus::Counter>& approvals_;
   prometheus::Histogram& time_to_decision_;

@@ -6,7 +6,7 @@
 #include <boost/json.hpp>
 
 #include "backstop/common/identifiers.hpp"
-#include "backstop/common/json_numbers.hpp"
+#include "backstop/common/writable_json.hpp"
 #include "backstop/http/error_response.hpp"
 
 namespace backstop::api {
@@ -141,33 +141,15 @@ boost::json::object AuditEntryToJson(const audit::AuditEntry& e) {
   return o;
 }
 
-namespace {
-
-void NullNonFinite(boost::json::value& v) {
-  switch (v.kind()) {
-    case boost::json::kind::double_:
-      if (!std::isfinite(v.get_double())) v = nullptr;
-      return;
-    case boost::json::kind::array:
-      for (auto& e : v.get_array()) NullNonFinite(e);
-      return;
-    case boost::json::kind::object:
-      for (auto& kv : v.get_object()) NullNonFinite(kv.value());
-      return;
-    default: return;
-  }
-}
-
-}  // namespace
-
-// The last guard of "every answer is JSON": Boost.JSON writes an infinite
-// double as the bare word `Infinity`. Nothing should hand one in (numbers
-// from requests are checked, evaluations write through JsonNumber), so the
-// copy is only paid for in the case that must not happen.
+// The last guard of "every answer is JSON": nothing should hand in an
+// infinite number or bytes that are not UTF-8 (numbers from requests are
+// checked, evaluations write through JsonNumber, parsed bodies are valid
+// UTF-8, error bodies are repaired where they are built), so the copy is
+// only paid for in the case that must not happen.
 std::string Serialize(const boost::json::value& v) {
-  if (!HasNonFiniteNumber(v)) return boost::json::serialize(v);
+  if (IsWritableJson(v)) return boost::json::serialize(v);
   boost::json::value copy = v;
-  NullNonFinite(copy);
+  MakeWritableJson(copy);
   return boost::json::serialize(copy);
 }
 

@@ -42,6 +42,8 @@ http::ServerOptions ServerOptionsFrom(const config::Config& c) {
   o.threads = c.http.threads;
   o.body_limit = static_cast<std::uint64_t>(c.limits.max_body_bytes);
   o.header_limit = static_cast<std::uint32_t>(c.http.max_header_bytes);
+  o.header_timeout = c.http.header_timeout;
+  o.max_connections = c.http.max_connections;
   o.read_timeout = c.http.read_timeout;
   o.idle_timeout = c.http.idle_timeout;
   o.request_timeout = c.http.request_timeout;

@@ -41,6 +41,7 @@ constexpr std::int64_t kMaxSamplesPerRequest = 1'000'000;
 constexpr std::int64_t kMaxSeries = 100'000'000;
 constexpr std::int64_t kMaxHeaderBytes = 1 * kMiB;
 constexpr std::int64_t kMaxThreads = 64;
+constexpr std::int64_t kMaxConnections = 1'000'000;
 constexpr std::int64_t kMaxPoolSize = 64;
 constexpr std::int64_t kMaxQueueLimit = 1'000'000;
 constexpr std::int64_t kMaxAttempts = 100;
@@ -345,6 +346,17 @@ class ConfigReader {
             {
                 {"threads",
                  [&](const auto& v, const auto& p) { ReadInteger(v, p, kMaxThreads, http.threads); }},
+                {"header_timeout",
+                 [&](const auto& v, const auto& p) {
+                   if (const std::optional<Millis> value = yaml_.ReadDuration(
+                           v, p, DurationRule{kMaxHeaderTimeout, false, DurationWording::kPositive})) {
+                     http.header_timeout = *value;
+                   }
+                 }},
+                {"max_connections",
+                 [&](const auto& v, const auto& p) {
+                   ReadInteger(v, p, kMaxConnections, http.max_connections);
+                 }},
                 {"read_timeout",
                  [&](const auto& v, const auto& p) { ReadDuration(v, p, http.read_timeout); }},
                 {"idle_timeout",

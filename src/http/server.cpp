@@ -1,5 +1,8 @@
 #include "backstop/http/server.hpp"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <list>
@@ -43,16 +46,23 @@ struct Shared {
   std::list<std::weak_ptr<Session>> live;  // for closing idle connections on shutdown
 };
 
+// The first read of a request waits for at least this many bytes to arrive.
+constexpr std::size_t kFirstReadBytes = 1024;
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Shared& shared)
       : stream_(std::move(socket)), shared_(shared), timer_(stream_.get_executor()) {
-    ++shared_.sessions;
+    const int open = ++shared_.sessions;
+    if (shared_.metrics != nullptr) shared_.metrics->SetConnectionsOpen(open);
   }
-  ~Session() { --shared_.sessions; }
+  ~Session() {
+    const int open = --shared_.sessions;
+    if (shared_.metrics != nullptr) shared_.metrics->SetConnectionsOpen(open);
+  }
 
   void Start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->AwaitRequest(true); });
   }
 
   // Called on shutdown: an idle connection is closed now, a busy one after
@@ -68,12 +78,31 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
-  void ReadHeader() {
+  // Slow clients get two clocks. Between requests a keep-alive connection
+  // may sit idle for idle_timeout; once a request's first byte is in (and,
+  // on a new connection, from its opening) the headers must be complete
+  // within header_timeout, so a client trickling headers (or sending none)
+  // holds its connection for seconds, not a minute. The body then has
+  // read_timeout.
+  void AwaitRequest(bool new_connection) {
     idle_ = true;
     parser_.emplace();
     parser_->header_limit(shared_.options.header_limit);
     parser_->body_limit(shared_.options.body_limit);
+    if (new_connection || buffer_.size() > 0) return ReadHeader();
+    phase_ = "idle";
     stream_.expires_after(shared_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) return self->OnReadError(ec);
+                              self->ReadHeader();
+                            });
+  }
+
+  void ReadHeader() {
+    phase_ = "header";
+    stream_.expires_after(shared_.options.header_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                self->OnHeader(ec);
@@ -85,6 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     const auto length = parser_->content_length();
     if (length && *length > shared_.options.body_limit) return RejectTooLarge();
+    phase_ = "body";
     stream_.expires_after(shared_.options.read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec2, std::size_t) {
@@ -100,6 +130,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                        "request headers too large", {}}),
                    11, "unmatched", "?");
     }
+    if (ec == beast::error::timeout && shared_.metrics != nullptr) shared_.metrics->CountConnectionTimeout(phase_);
     // end_of_stream, timeouts and resets just end the connection.
     if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
         ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
@@ -211,7 +242,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bhttp::async_write(stream_, *res,
                        [self = shared_from_this(), res, close](beast::error_code ec, std::size_t) {
                          if (ec || close) return self->Close();
-                         self->ReadHeader();
+                         self->AwaitRequest(false);
                        });
   }
 
@@ -227,6 +258,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bool idle_ = true;
+  const char* phase_ = "header";  // what a timeout interrupts: idle, header or body (a metric label)
   bool keep_alive_ = true;
   bool close_after_write_ = false;
   bool answered_ = false;
@@ -236,6 +268,32 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string route_label_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
+
+// How often "closing new connections" is logged while the limit holds.
+constexpr auto kRejectionLogInterval = std::chrono::seconds(10);
+// Descriptors besides client connections: database pool, executors, files.
+constexpr rlim_t kFileHeadroom = 256;
+
+// max_connections sockets need as many file descriptors. A soft limit below
+// that (1024 is common) is raised towards the hard limit; failing that,
+// accept() would fail with EMFILE before the limit is reached, so say so.
+void EnsureFileLimit(std::int64_t max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(max_connections) + kFileHeadroom;
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted) return;
+  const rlim_t target = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  if (target > limit.rlim_cur) {
+    rlimit raised = limit;
+    raised.rlim_cur = target;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur < wanted) {
+    spdlog::warn("http: the open-file limit ({}) is below http.max_connections ({}) plus {}; connections "
+                 "past it fail to be accepted",
+                 static_cast<long long>(limit.rlim_cur), max_connections, static_cast<long long>(kFileHeadroom));
+  }
+}
 
 }  // namespace
 
@@ -257,6 +315,21 @@ struct Server::Impl {
         retry_timer.async_wait([this](beast::error_code) { Accept(); });
         return;
       }
+      if (shared.sessions.load() >= shared.options.max_connections) {
+        // Past the limit a new connection is closed at once, before it costs
+        // a session; the ones open keep being served, and timeouts free slots.
+        beast::error_code ignored;
+        socket.close(ignored);
+        if (shared.metrics != nullptr) shared.metrics->CountConnectionRejected();
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_rejection_log >= kRejectionLogInterval) {
+          last_rejection_log = now;
+          spdlog::warn("http: {} connections open (http.max_connections); closing new ones",
+                       shared.sessions.load());
+        }
+        Accept();
+        return;
+      }
       auto session = std::make_shared<Session>(std::move(socket), shared);
       {
         std::lock_guard lock(shared.mutex);
@@ -273,6 +346,7 @@ struct Server::Impl {
   tcp::acceptor acceptor;
   asio::steady_timer retry_timer;
   asio::executor_work_guard<asio::io_context::executor_type> work_guard;
+  std::chrono::steady_clock::time_point last_rejection_log{};  // on the acceptor's strand
   std::vector<std::thread> threads;
   std::uint16_t port = 0;
   bool started = false;
@@ -299,6 +373,7 @@ Status Server::Start() {
                               std::to_string(impl_->shared.options.port) + ": " + ec.message());
   }
   impl_->port = acc.local_endpoint().port();
+  EnsureFileLimit(impl_->shared.options.max_connections);
   impl_->Accept();
   for (int i = 0; i < impl_->shared.options.threads; ++i) {
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });

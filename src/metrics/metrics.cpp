@@ -21,6 +21,20 @@ Metrics::Metrics(const std::string& version)
                          .Name("backstop_http_request_duration_seconds")
                          .Help("HTTP request duration by route pattern")
                          .Register(*registry_)),
+      connections_open_(prometheus::BuildGauge()
+                            .Name("backstop_http_connections_open")
+                            .Help("HTTP connections open now")
+                            .Register(*registry_)
+                            .Add({})),
+      connections_rejected_(prometheus::BuildCounter()
+                                .Name("backstop_http_connections_rejected_total")
+                                .Help("Connections closed at once because http.max_connections were open")
+                                .Register(*registry_)
+                                .Add({})),
+      connections_timed_out_(prometheus::BuildCounter()
+                                 .Name("backstop_http_connections_timed_out_total")
+                                 .Help("Connections closed by a timeout, by phase (idle, header, body)")
+                                 .Register(*registry_)),
       db_pool_(prometheus::BuildGauge()
                    .Name("backstop_db_pool_connections")
                    .Help("Database pool connections by state (size, connected, busy)")
@@ -160,6 +174,7 @@ Metrics::Metrics(const std::string& version)
   // Series with a known, small label set start at zero, so dashboards and
   // alerts see them before the first event.
   for (const char* r : {"accepted", "rejected", "series_limit"}) samples_.Add({{"result", r}});
+  for (const char* p : {"idle", "header", "body"}) connections_timed_out_.Add({{"phase", p}});
   for (const char* d : {"auto_rollback", "escalate", "would_rollback", "would_escalate", "healthy"}) {
     decisions_.Add({{"decision", d}});
   }
@@ -196,6 +211,10 @@ void Metrics::SetDbPool(int size, int connected, int busy, int queued) {
   db_pool_.Add({{"state", "connected"}}).Set(connected);
   db_pool_.Add({{"state", "busy"}}).Set(busy);
   db_queue_.Set(queued);
+}
+
+void Metrics::CountConnectionTimeout(const std::string& phase) {
+  connections_timed_out_.Add({{"phase", phase}}).Increment();
 }
 
 void Metrics::SetAuditHead(std::int64_t seq, const std::string& hash) {

@@ -76,12 +76,19 @@ struct LimitsConfig {
 
 struct HttpConfig {
   int threads = 2;                        // I/O threads
-  Millis read_timeout = Millis(10000);    // whole request must arrive within this
-  Millis idle_timeout = Millis(60000);    // keep-alive connection idle limit
+  Millis header_timeout = Millis(5000);   // a request's headers, from its first byte (or a new connection's
+                                          // opening), within this; at most kMaxHeaderTimeout
+  Millis read_timeout = Millis(10000);    // its body within this
+  Millis idle_timeout = Millis(60000);    // keep-alive connection idle limit between requests
+  std::int64_t max_connections = 10000;   // open connections; new ones past it are closed at once
   Millis request_timeout = Millis(5000);  // a handler's answer (incl. database) within this
   Millis shutdown_timeout = Millis(10000);// drain limit on SIGTERM
   std::int64_t max_header_bytes = 16384;
 };
+
+// A client that has not sent its headers within this holds a connection for
+// nothing (a slow-headers attack); http.header_timeout may not be longer.
+inline constexpr Millis kMaxHeaderTimeout{10000};
 
 struct DatabaseConfig {
   int pool_size = 4;                          // connections == pool threads

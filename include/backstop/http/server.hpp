@@ -21,8 +21,10 @@ struct ServerOptions {
   int threads = 2;
   std::uint64_t body_limit = 1048576;
   std::uint32_t header_limit = 16384;
-  Millis read_timeout = Millis(10000);
-  Millis idle_timeout = Millis(60000);
+  Millis header_timeout = Millis(5000);  // headers complete within this of their first byte / the connection's opening
+  Millis read_timeout = Millis(10000);   // the body within this
+  Millis idle_timeout = Millis(60000);   // between requests on a keep-alive connection
+  std::int64_t max_connections = 10000;  // past it, new connections are closed at once
   Millis request_timeout = Millis(5000);
   Millis shutdown_timeout = Millis(10000);
 };
@@ -32,7 +34,12 @@ struct ServerOptions {
 // Shape of Beast's async server: one session per connection, kept alive by
 // its pending operations and serialized on a strand; a fresh parser per
 // message with a body and header limit; a timeout before every read; one
-// request at a time per connection. Every request gets an answer within
+// request at a time per connection. Slow clients are bounded: headers must
+// be complete within header_timeout of their first byte (or of a new
+// connection's opening), and past max_connections open connections a new
+// one is closed at once (counted in backstop_http_connections_rejected_total;
+// the soft open-file limit is raised to fit max_connections where the hard
+// limit allows). Every request gets an answer within
 // request_timeout: if the handler has not answered by then (e.g. the
 // database is down), the client gets 503 with Retry-After.
 //

@@ -30,6 +30,11 @@ class Metrics {
   void ObserveRequest(const std::string& route, const std::string& method, int status,
                       double seconds);
   void SetDbPool(int size, int connected, int busy, int queued);
+  // HTTP connections: open now; closed at once past http.max_connections;
+  // closed by a timeout while idle, reading headers or reading a body.
+  void SetConnectionsOpen(int n) { connections_open_.Set(n); }
+  void CountConnectionRejected() { connections_rejected_.Increment(); }
+  void CountConnectionTimeout(const std::string& phase);
   void SetAuditHead(std::int64_t seq, const std::string& hash);
 
   // Releases and thresholds.
@@ -76,6 +81,9 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& http_requests_;
   prometheus::Family<prometheus::Histogram>& http_duration_;
+  prometheus::Gauge& connections_open_;
+  prometheus::Counter& connections_rejected_;
+  prometheus::Family<prometheus::Counter>& connections_timed_out_;
   prometheus::Family<prometheus::Gauge>& db_pool_;
   prometheus::Gauge& db_queue_;
   prometheus::Gauge& audit_head_seq_;

@@ -136,6 +136,8 @@ log_level: debug
 evaluation_tick: 250ms
 http:
   threads: 4
+  header_timeout: 2s
+  max_connections: 500
   read_timeout: 3s
   idle_timeout: 2m
   request_timeout: 1500ms
@@ -161,6 +163,8 @@ executors:
   EXPECT_EQ(config.log_level, "debug");
   EXPECT_EQ(config.evaluation_tick, Millis(250));
   EXPECT_EQ(config.http.threads, 4);
+  EXPECT_EQ(config.http.header_timeout, Millis(2000));
+  EXPECT_EQ(config.http.max_connections, 500);
   EXPECT_EQ(config.http.read_timeout, Millis(3000));
   EXPECT_EQ(config.http.idle_timeout, Millis(120000));
   EXPECT_EQ(config.http.request_timeout, Millis(1500));
@@ -180,6 +184,19 @@ executors:
   EXPECT_EQ(config.executors[1].match, "*");
   EXPECT_EQ(ToString(config.executors[1].type), "log");
   EXPECT_EQ(config.executors[1].timeout, Millis(5000));
+}
+
+TEST(ConfigLoaderTest, SlowClientLimitsHaveDefaultsAndBounds) {
+  const Result<Config> defaults = Parse("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->http.header_timeout, Millis(5000));
+  EXPECT_EQ(defaults->http.max_connections, 10000);
+  EXPECT_EQ(ErrorOf("http:\n  header_timeout: 11s\n"), "http.header_timeout: must be at most 10s");
+  EXPECT_EQ(ErrorOf("http:\n  header_timeout: 0s\n"),
+            "http.header_timeout: must be a positive duration such as 500ms, 30s, 5m or 2h");
+  EXPECT_TRUE(Parse("http:\n  header_timeout: 10s\n").ok());
+  EXPECT_EQ(ErrorOf("http:\n  max_connections: 0\n"), "http.max_connections: must be a positive integer");
+  EXPECT_EQ(ErrorOf("http:\n  max_connections: 1000001\n"), "http.max_connections: must be at most 1000000");
 }
 
 TEST(ConfigLoaderTest, InstanceIdDefaultsToHostName) {

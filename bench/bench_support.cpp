@@ -11,6 +11,7 @@
 
 #include "backstop/common/sha256.hpp"
 #include "backstop/store/migrator.hpp"
+#include "backstop/store/schema_access.hpp"
 #include "backstop/store/token_repository.hpp"
 
 namespace backstop::bench {
@@ -39,6 +40,14 @@ BenchServer::BenchServer(const std::string& thresholds_dir, void (*tune)(config:
     pqxx::connection conn(url_);
     auto applied = store::Migrate(conn, std::string(BACKSTOP_SOURCE_DIR) + "/migrations");
     if (!applied) throw std::runtime_error(applied.error().message);
+    // Served as in production: by a role the owner granted access to.
+    if (const char* serving = std::getenv("BACKSTOP_BENCH_SERVING_URL"); serving != nullptr && *serving != '\0') {
+      const std::string serving_url = WithDatabase(serving, name_);
+      pqxx::connection serving_conn(serving_url);
+      auto granted = store::GrantServingAccess(conn, store::CurrentRole(serving_conn));
+      if (!granted) throw std::runtime_error(granted.error().message);
+      url_ = serving_url;
+    }
   }
   config::Config c;
   c.listen_host = "127.0.0.1";

@@ -16,11 +16,15 @@ enum class ExecutorType {
   kWebhook,  // webhook: a signed POST to `url`
   kCommand,  // command: runs `argv` (no shell)
   kLog,      // log: records only, for local runs
+  kGate,     // gate: waits to be handed out to Argo Rollouts or Flagger by a gate
+             //   answer (INTEGRATIONS.md §2); never run by the outbox worker
 };
 std::string_view ToString(ExecutorType t);
 std::optional<ExecutorType> ParseExecutorType(std::string_view text);
 
 // One executor rule; the first rule whose `match` glob matches the service wins.
+// For a gate executor `timeout` is how long an action waits to be handed
+// out before it fails (default 10m when the key is absent).
 struct ExecutorConfig {
   std::string match = "*";
   ExecutorType type = ExecutorType::kLog;
@@ -29,6 +33,30 @@ struct ExecutorConfig {
   std::vector<std::string> argv;      // command only: argv template
   Millis timeout = Millis(5000);
   int max_attempts = 5;
+};
+
+// The default gate timeout when a gate executor leaves `timeout` out.
+inline constexpr Millis kDefaultGateTimeout = std::chrono::minutes(10);
+
+// Deploy events and gate calls from the tools SREs already run
+// (INTEGRATIONS.md §2, §3). A default release class is optional: without
+// one, an event that names no class is refused naming the missing field.
+struct FlaggerIntegration {
+  std::optional<std::string> default_release_class;
+  double default_traffic_percent = 10;
+};
+struct CdeventsIntegration {
+  std::optional<std::string> default_release_class;
+};
+struct GithubIntegration {
+  std::string secret_env;  // env var holding the webhook secret; empty: the route refuses every delivery
+  std::optional<std::string> default_release_class;
+  double default_traffic_percent = 100;
+};
+struct IntegrationsConfig {
+  FlaggerIntegration flagger;
+  CdeventsIntegration cdevents;
+  GithubIntegration github;
 };
 
 struct LimitsConfig {
@@ -68,6 +96,7 @@ struct Config {
   HttpConfig http;
   DatabaseConfig database;
   std::vector<ExecutorConfig> executors;      // default: one `log` executor matching "*"
+  IntegrationsConfig integrations;
 };
 
 }  // namespace backstop::config

@@ -11,7 +11,7 @@ using testing::FixtureObject;
 
 const FlaggerDefaults kDefaults{std::string("stateless-service"), 10};
 
-TEST(FlaggerTest, EveryHookFixtureMapsToTheSameRelease) {
+TEST(FlaggerPayloadTest, EveryHookFixtureMapsToTheSameRelease) {
   for (const char* hook :
        {"confirm-rollout", "pre-rollout", "rollout", "confirm-promotion", "rollback", "post-rollout", "event"}) {
     const auto call = ParseFlaggerPayload(FixtureObject(std::string("flagger/") + hook + ".json"), kDefaults);
@@ -30,7 +30,7 @@ TEST(FlaggerTest, EveryHookFixtureMapsToTheSameRelease) {
   }
 }
 
-TEST(FlaggerTest, TheTokenComesFromMetadataAndNeverReachesTheReleaseOrTheAudit) {
+TEST(FlaggerPayloadTest, TheTokenComesFromMetadataAndNeverReachesTheReleaseOrTheAudit) {
   const auto payload = FixtureObject("flagger/event.json");
   EXPECT_EQ(FlaggerToken(payload), "REPLACED-BY-THE-TEST");
   const auto call = ParseFlaggerPayload(payload, kDefaults);
@@ -44,7 +44,7 @@ TEST(FlaggerTest, TheTokenComesFromMetadataAndNeverReachesTheReleaseOrTheAudit) 
   EXPECT_EQ(call->phase, "Progressing");
 }
 
-TEST(FlaggerTest, DefaultsFillWhatMetadataLeavesOut) {
+TEST(FlaggerPayloadTest, DefaultsFillWhatMetadataLeavesOut) {
   boost::json::object payload{{"name", "podinfo"}, {"namespace", "test"}, {"phase", "Progressing"},
                               {"checksum", "abc123"}};
   EXPECT_FALSE(FlaggerToken(payload).has_value());
@@ -56,7 +56,7 @@ TEST(FlaggerTest, DefaultsFillWhatMetadataLeavesOut) {
   EXPECT_FALSE(call->deployment.fields.contains("previous_version"));
 }
 
-TEST(FlaggerTest, MetadataVersionWinsOverTheChecksum) {
+TEST(FlaggerPayloadTest, MetadataVersionWinsOverTheChecksum) {
   auto payload = FixtureObject("flagger/rollout.json");
   payload["metadata"].as_object()["version"] = "v2.3.1";
   const auto call = ParseFlaggerPayload(payload, kDefaults);
@@ -71,7 +71,7 @@ Error ErrorFor(boost::json::object payload, const FlaggerDefaults& defaults = kD
   return call.ok() ? Error{} : call.error();
 }
 
-TEST(FlaggerTest, RefusalsNameTheField) {
+TEST(FlaggerPayloadTest, RefusalsNameTheField) {
   auto missing = FixtureObject("flagger/rollout.json");
   missing.erase("checksum");
   EXPECT_EQ(ErrorFor(missing).message, "checksum: is required");
@@ -93,7 +93,7 @@ TEST(FlaggerTest, RefusalsNameTheField) {
   EXPECT_EQ(ErrorFor(long_id).details, std::vector<std::string>{"name"});
 }
 
-TEST(FlaggerTest, DecimalTextIsANumberAndNothingElse) {
+TEST(FlaggerPayloadTest, DecimalTextIsANumberAndNothingElse) {
   EXPECT_EQ(ParseDecimalText("10"), 10);
   EXPECT_EQ(ParseDecimalText("2.5"), 2.5);
   EXPECT_FALSE(ParseDecimalText("").has_value());

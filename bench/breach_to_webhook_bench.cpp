@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 
+#include "backstop/http/error_response.hpp"
 #include "backstop/http/router.hpp"
 #include "backstop/http/server.hpp"
 #include "bench_support.hpp"
@@ -37,8 +38,11 @@ class Receiver : public backstop::http::Authenticator {
     if (!server_->Start().ok()) std::abort();
   }
   ~Receiver() override { server_->Shutdown(); }
-  void Authenticate(const std::string&,
-                    std::function<void(backstop::Result<std::optional<backstop::Principal>>)> done) override {
+  std::optional<Outcome> Cached(const std::string&) override {
+    return Outcome(std::optional<backstop::Principal>{});
+  }
+  void Lookup(const std::string&, backstop::http::TokenCheck,
+              std::function<void(Outcome)> done) override {
     done(std::optional<backstop::Principal>{});
   }
   std::uint16_t port() const { return server_->port(); }

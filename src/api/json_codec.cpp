@@ -6,7 +6,7 @@
 #include <boost/json.hpp>
 
 #include "backstop/common/identifiers.hpp"
-#include "backstop/http/router.hpp"
+#include "backstop/http/error_response.hpp"
 
 namespace backstop::api {
 

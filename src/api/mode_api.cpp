@@ -8,6 +8,8 @@
 namespace backstop::api {
 
 namespace {
+// Why the mode changed, recorded in the audit log (an incident note, not an essay).
+constexpr std::size_t kMaxReasonBytes = 1024;
 
 http::Response RenderMode(Mode& mode) {
   boost::json::object body{{"mode", ModeName(mode)}};
@@ -32,7 +34,7 @@ void AddModeRoutes(http::Router& router, ApiContext& ctx) {
               [&ctx](const http::RequestContext& rc, http::Respond respond) {
                 auto body = ParseJsonObject(rc.request.body);
                 if (!body) return respond(http::ErrorResponse(body.error()));
-                if (auto s = RejectUnknownFields(*body, {"mode"}); !s) {
+                if (auto s = RejectUnknownFields(*body, {"mode", "reason"}); !s) {
                   return respond(http::ErrorResponse(s.error()));
                 }
                 const auto* v = body->if_contains("mode");
@@ -42,12 +44,17 @@ void AddModeRoutes(http::Router& router, ApiContext& ctx) {
                   return respond(http::ErrorResponse(Error::InvalidInput(
                       "mode: must be one of normal, dry_run, freeze", {"mode"})));
                 }
+                auto reason = OptionalString(*body, "reason");
+                if (!reason) return respond(http::ErrorResponse(reason.error()));
+                if (*reason && reason->value().size() > kMaxReasonBytes) {
+                  return respond(http::ErrorResponse(Error::InvalidInput("reason: at most 1024 bytes", {"reason"})));
+                }
                 const std::string actor = rc.principal->name;
                 RunDb<Mode>(
                     ctx, std::move(respond),
-                    [mode = *mode, actor](pqxx::connection& conn) -> Result<Mode> {
+                    [mode = *mode, actor, reason = *reason](pqxx::connection& conn) -> Result<Mode> {
                       pqxx::work tx(conn);
-                      store::ModeRepository::Set(tx, mode, actor);
+                      store::ModeRepository::Set(tx, mode, actor, reason);
                       tx.commit();
                       return mode;
                     },

@@ -124,10 +124,12 @@ void PostTelemetry(ApiContext& ctx, const http::RequestContext& rc, http::Respon
 }  // namespace
 
 void AddTelemetryRoutes(http::Router& router, ApiContext& ctx) {
+  // No database work at all: the caller's principal may come from memory.
   router.Add({"POST", "/v1/telemetry", kTelemetryWriters, http::BodyPolicy::kRequiredJson,
               [&ctx](const http::RequestContext& rc, http::Respond respond) {
                 PostTelemetry(ctx, rc, std::move(respond));
-              }});
+              },
+              http::TokenCheck::kCached});
 }
 
 }  // namespace backstop::api

@@ -9,6 +9,7 @@
 
 #include "backstop/actions/outbox_worker.hpp"
 #include "backstop/api/api_context.hpp"
+#include "backstop/app/cached_authenticator.hpp"
 #include "backstop/config/config_loader.hpp"
 #include "backstop/store/action_repository.hpp"
 #include "backstop/workflow/policy_sync.hpp"
@@ -20,7 +21,6 @@
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/release_repository.hpp"
-#include "backstop/store/token_repository.hpp"
 
 namespace backstop::app {
 
@@ -32,26 +32,6 @@ constexpr Millis kInitialRetention = std::chrono::hours(1);
 
 // How often the audit chain head is exported to metrics and the log.
 constexpr auto kAuditHeadInterval = std::chrono::seconds(5);
-
-// Token lookups go through the pool like any other database work.
-class DbAuthenticator final : public http::Authenticator {
- public:
-  DbAuthenticator(store::DbPool& pool, Millis timeout) : pool_(pool), timeout_(timeout) {}
-
-  void Authenticate(const std::string& token,
-                    std::function<void(Result<std::optional<Principal>>)> done) override {
-    pool_.Submit<std::optional<Principal>>(
-        [token](pqxx::connection& conn) -> Result<std::optional<Principal>> {
-          pqxx::read_transaction tx(conn);
-          return store::TokenRepository::Authenticate(tx, token);
-        },
-        std::move(done), timeout_);
-  }
-
- private:
-  store::DbPool& pool_;
-  Millis timeout_;
-};
 
 http::ServerOptions ServerOptionsFrom(const config::Config& c) {
   http::ServerOptions o;
@@ -74,7 +54,7 @@ struct App::Impl {
       : config(std::move(c)),
         metrics(BACKSTOP_VERSION),
         pool(std::make_unique<store::DbPool>(config.database_url, config.database)),
-        authenticator(*pool, config.http.request_timeout),
+        authenticator(*pool, config),
         router(authenticator),
         windows(config.limits.max_series, kInitialRetention),
         evaluator(*pool, registry, windows, metrics, config, clock),
@@ -167,7 +147,7 @@ struct App::Impl {
   metrics::Metrics metrics;
   policy::PolicyRegistry registry;
   std::unique_ptr<store::DbPool> pool;
-  DbAuthenticator authenticator;
+  CachedAuthenticator authenticator;
   http::Router router;
   telemetry::WindowStore windows;
   DbClock clock;
@@ -218,6 +198,8 @@ Status App::Start() {
   im.worker = std::make_unique<actions::OutboxWorker>(*im.pool, im.registry, im.metrics, im.config,
                                                       std::move(executors));
 
+  // Listening for token revocations before the first request is served.
+  im.authenticator.Start();
   im.server = std::make_unique<http::Server>(ServerOptionsFrom(im.config), im.router, &im.metrics);
   // The evaluator takes its lease before the server answers telemetry.
   im.evaluator.Start();
@@ -234,6 +216,7 @@ void App::Stop() {
   if (im.stopped) return;
   im.stopped = true;
   if (im.server) im.server->Shutdown();
+  im.authenticator.Stop();
   im.evaluator.Stop();
   if (im.worker) im.worker->Stop();
   if (im.background.joinable()) {
@@ -251,5 +234,6 @@ store::DbPool& App::pool() { return *impl_->pool; }
 metrics::Metrics& App::metrics() { return impl_->metrics; }
 const config::Config& App::config() const { return impl_->config; }
 evaluator::Evaluator& App::evaluator() { return impl_->evaluator; }
+std::vector<std::pair<std::string, std::string>> App::routes() const { return impl_->router.Routes(); }
 
 }  // namespace backstop::app

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backstop/app/app.hpp"
+#include "backstop/cli/rest_cli.hpp"
 #include "backstop/cli/thresholds_validate.hpp"
 #include "backstop/config/config_loader.hpp"
 #include "backstop/store/db_pool.hpp"
@@ -25,6 +26,7 @@ constexpr const char* kUsage = R"(usage:
   backstop thresholds validate DIR
   backstop token create --config FILE --name NAME --role ROLE
   backstop token revoke --config FILE --name NAME
+  backstop queue|releases|mode|audit ...   (over REST; `backstop queue --help`)
 roles: deployer, telemetry, approver, admin, viewer
 )";
 
@@ -237,6 +239,7 @@ int Run(const std::vector<std::string>& args) {
   if (command == "serve") return Serve(args);
   if (command == "migrate") return Migrate(args);
   if (command == "token") return Token(args);
+  if (IsRestCommand(command)) return RunRestCommand(args, config::ProcessEnv(), std::cout, std::cerr);
   if (command == "thresholds") {
     if (args.size() != 3 || args[1] != "validate") {
       std::cerr << kUsage;

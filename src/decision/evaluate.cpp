@@ -58,6 +58,8 @@ SignalEvaluation EvaluateSeries(const policy::SignalRule& rule,
   out.name = rule.name;
   out.source = series.source;
   out.critical = rule.critical;
+  out.bad_when = rule.bad_when;
+  out.bound = rule.bad_when == policy::BadWhen::kAbove ? rule.max : rule.min;
 
   const TimePoint window_start = now - evaluation.window;
   const auto in_window = [&](const telemetry::Sample& s) { return s.at > window_start && s.at <= now; };

@@ -42,6 +42,9 @@ boost::json::object EvaluationToJson(const Evaluation& e) {
     o["absolute_breach"] = s.absolute_breach;
     o["baseline_breach"] = s.baseline_breach;
     o["p_value"] = s.p_value ? boost::json::value(*s.p_value) : nullptr;
+    // What an approver compares the canary with: the bound and its direction.
+    o["bad_when"] = policy::ToString(s.bad_when);
+    o["bound"] = s.bound ? JsonNumber(*s.bound) : nullptr;
     signals.push_back(std::move(o));
   }
   boost::json::object out;

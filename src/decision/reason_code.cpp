@@ -28,7 +28,32 @@ constexpr std::array<std::pair<ReasonCode, std::string_view>, 15> kReasonCodes{{
     {ReasonCode::kRollbackIneffective, "rollback.ineffective"},
 }};
 
+constexpr std::array<std::pair<ReasonCode, std::string_view>, 15> kExplanations{{
+    {ReasonCode::kSignalBreach, "a critical signal breached its bound or its baseline for long enough to count"},
+    {ReasonCode::kPolicyApprovalRequired, "this release class needs a human to approve any rollback"},
+    {ReasonCode::kPolicyDualApprovalRequired, "this release class needs two different approvers"},
+    {ReasonCode::kBlastRadiusTrafficExceedsLimit, "the release serves more traffic than automatic rollback may touch"},
+    {ReasonCode::kBlastRadiusSharedInfrastructure, "the release touches shared infrastructure"},
+    {ReasonCode::kBudgetExhausted, "this class already used its automatic rollbacks in this environment"},
+    {ReasonCode::kTargetUnknown, "there is no known previous version to roll back to"},
+    {ReasonCode::kConflictBaselineDegraded, "the baseline is degraded too: the cause is likely outside the release"},
+    {ReasonCode::kConflictSourceDisagreement, "two telemetry sources disagree about this signal"},
+    {ReasonCode::kConflictFlapping, "the signal keeps crossing its bound back and forth"},
+    {ReasonCode::kTelemetryInsufficient, "too few samples to judge a critical signal"},
+    {ReasonCode::kTelemetryStale, "a critical signal's telemetry stopped arriving"},
+    {ReasonCode::kModeFreeze, "the controller is frozen: nothing runs without a human"},
+    {ReasonCode::kRollbackFailed, "the rollback was attempted and failed"},
+    {ReasonCode::kRollbackIneffective, "the rollback ran but the restored version still breaches"},
+}};
+
 }  // namespace
+
+std::string_view Explain(ReasonCode code) {
+  for (const auto& [c, text] : kExplanations) {
+    if (c == code) return text;
+  }
+  return "unknown reason";
+}
 
 std::string_view ToString(ReasonCode code) {
   for (const auto& [c, text] : kReasonCodes) {

@@ -1,14 +1,17 @@
 #include "backstop/http/router.hpp"
 
-#include <boost/json.hpp>
+#include <cctype>
+
 #include <spdlog/spdlog.h>
+
+#include "backstop/http/error_response.hpp"
 
 namespace backstop::http {
 
 namespace {
 
 constexpr const char* kBearer = "Bearer ";
-constexpr int kRetryAfterSeconds = 1;
+const std::string kUnmatchedLabel = "unmatched";
 
 bool IsJsonContentType(const std::string& ct) {
   // "application/json" optionally followed by parameters ("; charset=utf-8").
@@ -20,110 +23,14 @@ bool IsJsonContentType(const std::string& ct) {
   return trimmed == "application/json";
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool PercentDecode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = HexValue(in[i + 1]);
-      const int lo = HexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (in[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(in[i]);
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
-std::optional<std::string> Request::Query(std::string_view name) const {
-  for (const auto& [k, v] : query) {
-    if (k == name) return v;
-  }
-  return std::nullopt;
+const std::string& Router::Match::label() const {
+  return route_ != nullptr ? route_->spec.pattern : kUnmatchedLabel;
 }
 
-std::optional<std::string> Request::Header(std::string_view name) const {
-  for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return v;
-    }
-  }
-  return std::nullopt;
-}
-
-bool ParseTarget(std::string_view target, std::string& path,
-                 std::vector<std::pair<std::string, std::string>>& query) {
-  const auto q = target.find('?');
-  if (!PercentDecode(target.substr(0, q), path)) return false;
-  query.clear();
-  if (q == std::string_view::npos) return true;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    std::string key, value;
-    if (!PercentDecode(pair.substr(0, eq), key)) return false;
-    if (eq != std::string_view::npos && !PercentDecode(pair.substr(eq + 1), value)) return false;
-    query.emplace_back(std::move(key), std::move(value));
-  }
-  return true;
-}
-
-int StatusFor(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::kInvalidInput: return 400;
-    case ErrorKind::kUnauthorized: return 401;
-    case ErrorKind::kForbidden: return 403;
-    case ErrorKind::kNotFound: return 404;
-    case ErrorKind::kMethodNotAllowed: return 405;
-    case ErrorKind::kConflict: return 409;
-    case ErrorKind::kPayloadTooLarge: return 413;
-    case ErrorKind::kUnsupportedMediaType: return 415;
-    case ErrorKind::kInternal: return 500;
-    case ErrorKind::kUnavailable: return 503;
-  }
-  return 500;
-}
-
-Response ErrorResponse(const Error& error) {
-  boost::json::array details;
-  for (const auto& d : error.details) details.emplace_back(d);
-  boost::json::object body{
-      {"error", boost::json::object{{"code", error.code}, {"message", error.message}, {"details", details}}}};
-  Response r = JsonResponse(StatusFor(error.kind), boost::json::serialize(body));
-  if (error.kind == ErrorKind::kUnavailable) {
-    r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
-  }
-  if (error.kind == ErrorKind::kUnauthorized) {
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-  }
-  return r;
-}
-
-Response JsonResponse(int status, std::string body) {
-  Response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
+std::optional<std::chrono::milliseconds> Router::Match::timeout() const {
+  return route_ != nullptr ? route_->timeout : std::nullopt;
 }
 
 Router::Router(Authenticator& authenticator) : authenticator_(authenticator) {}
@@ -141,8 +48,8 @@ std::vector<std::string> Router::Split(const std::string& path) {
   return out;
 }
 
-bool Router::Match(const Route& r, const std::vector<std::string>& segs,
-                   std::vector<std::string>& params) {
+bool Router::Matches(const Route& r, const std::vector<std::string>& segs,
+                     std::vector<std::string>& params) {
   if (r.segments.size() != segs.size()) return false;
   params.clear();
   for (std::size_t i = 0; i < segs.size(); ++i) {
@@ -162,81 +69,48 @@ void Router::Add(RouteSpec spec, std::optional<std::chrono::milliseconds> timeou
   routes_.push_back(std::move(r));
 }
 
-std::string Router::RouteLabel(const std::string& method, const std::string& path) const {
-  const auto segs = Split(path);
-  std::vector<std::string> params;
-  for (const auto& r : routes_) {
-    if (r.spec.method == method && Match(r, segs, params)) return r.spec.pattern;
-  }
-  return "unmatched";
+std::vector<std::pair<std::string, std::string>> Router::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : routes_) out.emplace_back(r.spec.method, r.spec.pattern);
+  return out;
 }
 
-std::optional<std::chrono::milliseconds> Router::RouteTimeout(const std::string& method,
-                                                             const std::string& path) const {
+Router::Match Router::Find(const std::string& method, const std::string& path) const {
   const auto segs = Split(path);
-  std::vector<std::string> params;
+  Match match;
   for (const auto& r : routes_) {
-    if (r.spec.method == method && Match(r, segs, params)) return r.timeout;
-  }
-  return std::nullopt;
-}
-
-void Router::Dispatch(Request request, Respond respond) const {
-  const auto segs = Split(request.path);
-  const Route* found = nullptr;
-  std::vector<std::string> params;
-  std::string allow;
-  for (const auto& r : routes_) {
-    std::vector<std::string> p;
-    if (!Match(r, segs, p)) continue;
-    if (r.spec.method == request.method) {
-      if (found == nullptr) {
-        found = &r;
-        params = std::move(p);
-      }
-    } else {
-      allow += (allow.empty() ? "" : ", ") + r.spec.method;
+    std::vector<std::string> params;
+    if (!Matches(r, segs, params)) continue;
+    if (r.spec.method == method) {
+      // The first matching route added wins.
+      match.route_ = &r;
+      match.params_ = std::move(params);
+      match.allow_.clear();
+      return match;
     }
+    match.allow_ += (match.allow_.empty() ? "" : ", ") + r.spec.method;
   }
-  if (found == nullptr) {
-    if (!allow.empty()) {
+  return match;
+}
+
+void Router::Dispatch(Match match, Request request, Respond respond, Post post) const {
+  if (!match.found()) {
+    if (!match.allow_.empty()) {
       Response resp = ErrorResponse(Error{ErrorKind::kMethodNotAllowed, "method_not_allowed",
                                           request.method + " is not allowed on " + request.path, {}});
-      resp.headers.emplace_back("Allow", allow);
+      resp.headers.emplace_back("Allow", match.allow_);
       respond(std::move(resp));
     } else {
       respond(ErrorResponse(Error::NotFound("no route for " + request.path)));
     }
     return;
   }
+  const Route& route = *match.route_;
+  // Shared so the handler can outlive this frame (it answers asynchronously).
+  auto shared_request = std::make_shared<const Request>(std::move(request));
 
-  // Shared so the handler can outlive this frame (authentication is async).
-  auto shared_request = std::make_shared<Request>(std::move(request));
-  const Route* route = found;
-  auto invoke = [route, shared_request, params = std::move(params)](
-                    std::optional<Principal> principal, Respond respond) {
-    const Request& req = *shared_request;
-    const bool has_body = !req.body.empty();
-    if (route->spec.body == BodyPolicy::kRequiredJson ||
-        (route->spec.body == BodyPolicy::kOptionalJson && has_body)) {
-      if (!IsJsonContentType(req.content_type)) {
-        respond(ErrorResponse(Error{ErrorKind::kUnsupportedMediaType, "unsupported_media_type",
-                                    "the body must be application/json", {}}));
-        return;
-      }
-    }
-    RequestContext ctx{req, params, std::move(principal)};
-    try {
-      // The handler owns `respond` from here; the request stays alive with it.
-      route->spec.handler(ctx, [respond, shared_request](Response r) { respond(std::move(r)); });
-    } catch (const std::exception& e) {
-      spdlog::error("handler for {} {} threw: {}", req.method, route->spec.pattern, e.what());
-      respond(ErrorResponse(Error::Internal("internal error")));
-    }
-  };
-
-  if (route->spec.roles.empty()) {
-    invoke(std::nullopt, std::move(respond));
+  if (route.spec.roles.empty()) {
+    Invoke(route, std::move(shared_request), std::move(match.params_), std::nullopt, std::move(respond));
     return;
   }
   const std::string& auth = shared_request->authorization;
@@ -245,25 +119,71 @@ void Router::Dispatch(Request request, Respond respond) const {
     return;
   }
   const std::string token = auth.substr(std::char_traits<char>::length(kBearer));
-  authenticator_.Authenticate(
-      token, [route, invoke = std::move(invoke), respond = std::move(respond)](
-                 Result<std::optional<Principal>> result) mutable {
-        if (!result.ok()) {
-          respond(ErrorResponse(result.error()));
-          return;
-        }
-        if (!result.value().has_value()) {
-          respond(ErrorResponse(Error::Unauthorized("invalid or revoked token")));
-          return;
-        }
-        const Principal& who = *result.value();
-        if (route->spec.roles.count(who.role) == 0) {
-          respond(ErrorResponse(Error::Forbidden(
-              "forbidden", "role " + std::string(RoleName(who.role)) + " may not use this route")));
-          return;
-        }
-        invoke(who, std::move(respond));
-      });
+  if (route.spec.token_check == TokenCheck::kCached) {
+    if (auto cached = authenticator_.Cached(token)) {
+      Authorize(route, std::move(shared_request), std::move(match.params_), std::move(*cached),
+                std::move(respond));
+      return;
+    }
+  }
+  // Runs on the connection's strand as an Asio handler: nothing may escape it.
+  auto resume = [&route, shared_request = std::move(shared_request), params = std::move(match.params_),
+                 respond = std::move(respond)](Authenticator::Outcome outcome) mutable {
+    try {
+      Authorize(route, std::move(shared_request), std::move(params), std::move(outcome), respond);
+    } catch (const std::exception& e) {
+      spdlog::error("authorizing {} {} failed: {}", route.spec.method, route.spec.pattern, e.what());
+      respond(ErrorResponse(Error::Internal("internal error")));
+    }
+  };
+  // The answer arrives on a database pool thread: continue on the connection's strand.
+  authenticator_.Lookup(token, route.spec.token_check,
+                        [post = std::move(post), resume = std::move(resume)](Authenticator::Outcome outcome) {
+                          post([resume, outcome = std::move(outcome)]() mutable { resume(std::move(outcome)); });
+                        });
+}
+
+void Router::Authorize(const Route& route, std::shared_ptr<const Request> request,
+                       std::vector<std::string> params, Authenticator::Outcome outcome,
+                       Respond respond) {
+  if (!outcome.ok()) {
+    respond(ErrorResponse(outcome.error()));
+    return;
+  }
+  if (!outcome.value().has_value()) {
+    respond(ErrorResponse(Error::Unauthorized("invalid or revoked token")));
+    return;
+  }
+  const Principal& who = *outcome.value();
+  if (route.spec.roles.count(who.role) == 0) {
+    respond(ErrorResponse(Error::Forbidden(
+        "forbidden", "role " + std::string(RoleName(who.role)) + " may not use this route")));
+    return;
+  }
+  Invoke(route, std::move(request), std::move(params), who, std::move(respond));
+}
+
+void Router::Invoke(const Route& route, std::shared_ptr<const Request> request,
+                    std::vector<std::string> params, std::optional<Principal> principal,
+                    Respond respond) {
+  const Request& req = *request;
+  const bool has_body = !req.body.empty();
+  if (route.spec.body == BodyPolicy::kRequiredJson ||
+      (route.spec.body == BodyPolicy::kOptionalJson && has_body)) {
+    if (!IsJsonContentType(req.content_type)) {
+      respond(ErrorResponse(Error{ErrorKind::kUnsupportedMediaType, "unsupported_media_type",
+                                  "the body must be application/json", {}}));
+      return;
+    }
+  }
+  RequestContext ctx{req, std::move(params), std::move(principal)};
+  try {
+    // The handler owns `respond` from here; the request stays alive with it.
+    route.spec.handler(ctx, [respond, request](Response r) { respond(std::move(r)); });
+  } catch (const std::exception& e) {
+    spdlog::error("handler for {} {} threw: {}", req.method, route.spec.pattern, e.what());
+    respond(ErrorResponse(Error::Internal("internal error")));
+  }
 }
 
 }  // namespace backstop::http

@@ -13,7 +13,9 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "backstop/http/error_response.hpp"
 #include "backstop/http/router.hpp"
+#include "backstop/http/url.hpp"
 #include "backstop/metrics/metrics.hpp"
 
 namespace backstop::http {
@@ -143,7 +145,9 @@ class Session : public std::enable_shared_from_this<Session> {
                    "unmatched", req.method);
     }
     method_ = req.method;
-    route_label_ = shared_.router.RouteLabel(req.method, req.path);
+    // Matched once: the label, the deadline and the handler come from this.
+    Router::Match match = shared_.router.Find(req.method, req.path);
+    route_label_ = match.label();
     started_ = std::chrono::steady_clock::now();
     answered_ = false;
     // Answers carry the number of the request they belong to: a handler
@@ -152,18 +156,24 @@ class Session : public std::enable_shared_from_this<Session> {
     // No socket timeout while the handler runs; the request timer bounds it.
     stream_.expires_never();
 
-    timer_.expires_after(shared_.router.RouteTimeout(req.method, req.path).value_or(shared_.options.request_timeout));
+    timer_.expires_after(match.timeout().value_or(shared_.options.request_timeout));
     timer_.async_wait([self = shared_from_this(), seq](beast::error_code ec2) {
       if (ec2) return;  // cancelled: the handler answered
       self->Answer(seq, ErrorResponse(Error::Unavailable("request timed out; retry later")));
     });
 
     auto self = shared_from_this();
-    shared_.router.Dispatch(std::move(req), [self, seq](Response r) {
-      // Handlers answer from any thread; the strand serializes the answer.
+    // Handlers answer from any thread; the strand serializes the answer.
+    Respond respond = [self, seq](Response r) {
       asio::post(self->stream_.get_executor(),
                  [self, seq, r = std::move(r)]() mutable { self->Answer(seq, std::move(r)); });
-    });
+    };
+    // The router continues here after an authentication lookup, so handlers
+    // run on this connection's strand and never on a database pool thread.
+    Post post = [self](std::function<void()> task) {
+      asio::post(self->stream_.get_executor(), std::move(task));
+    };
+    shared_.router.Dispatch(std::move(match), std::move(req), std::move(respond), std::move(post));
   }
 
   void Answer(std::uint64_t seq, Response r) {

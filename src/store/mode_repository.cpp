@@ -23,13 +23,15 @@ ModeState ModeRepository::GetForShare(pqxx::work& tx) {
   return ModeState{ParseMode(row[0].as<std::string>()).value_or(Mode::kFreeze), row[1].as<std::string>()};
 }
 
-Mode ModeRepository::Set(pqxx::work& tx, Mode mode, const std::string& actor) {
+Mode ModeRepository::Set(pqxx::work& tx, Mode mode, const std::string& actor,
+                         const std::optional<std::string>& reason) {
   const pqxx::row row = tx.exec1(kSelectForUpdate);
   // An unreadable stored mode is treated as freeze: the safe reading.
   const Mode previous = ParseMode(row[0].as<std::string>()).value_or(Mode::kFreeze);
   if (previous == mode) return previous;
   tx.exec_params0(kUpdate, std::string(ModeName(mode)), actor);
   boost::json::object payload{{"from", ModeName(previous)}, {"to", ModeName(mode)}};
+  if (reason) payload["reason"] = *reason;
   audit::AuditRepository::Append(
       tx, audit::AuditEvent{actor, audit::AuditKind::kModeChanged, std::nullopt, boost::json::serialize(payload)});
   return previous;

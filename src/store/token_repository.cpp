@@ -18,6 +18,7 @@ constexpr const char* kRevoke =
     "UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL RETURNING role";
 constexpr const char* kLookup =
     "SELECT name, role FROM api_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL";
+constexpr const char* kNotify = "SELECT pg_notify($1, $2)";
 
 }  // namespace
 
@@ -44,12 +45,14 @@ Status TokenRepository::Revoke(pqxx::work& tx, const std::string& name, const st
   boost::json::object payload{{"name", name}, {"role", r[0][0].as<std::string>()}};
   audit::AuditRepository::Append(
       tx, audit::AuditEvent{actor, audit::AuditKind::kTokenRevoked, std::nullopt, boost::json::serialize(payload)});
+  // Every server drops its cached principals when this commits.
+  tx.exec_params(kNotify, std::string(kTokenRevokedChannel), name);
   return Ok();
 }
 
-std::optional<Principal> TokenRepository::Authenticate(pqxx::transaction_base& tx,
-                                                       const std::string& token) {
-  const pqxx::result r = tx.exec_params(kLookup, Sha256Hex(token));
+std::optional<Principal> TokenRepository::FindByHash(pqxx::transaction_base& tx,
+                                                     const std::string& token_sha256) {
+  const pqxx::result r = tx.exec_params(kLookup, token_sha256);
   if (r.empty()) return std::nullopt;
   auto role = ParseRole(r[0][1].as<std::string>());
   if (!role) return std::nullopt;

@@ -100,7 +100,9 @@ class ArgoRolloutsTest : public ::testing::Test {
       headers.emplace_back(k, value);
     }
     headers.emplace_back("Content-Type", "application/json");
-    return Send(gs->server(), tpl.method, tpl.path, body, headers);
+    auto r = Send(gs->server(), tpl.method, tpl.path, body, headers);
+    gs->ExpectDocumented(tpl.method, tpl.path, r);
+    return r;
   }
 
   // The answer and the phase Argo would record for it.

@@ -84,6 +84,49 @@ TEST(CliTest, TokenCreateRejectsBadRoleDuplicateNameAndRevokeUnknown) {
   EXPECT_EQ(Backstop({"token", "create", "--config", cfg.path(), "--name", "x", "--role", "viewer"}).exit_code, 0);
 }
 
+// Two servers on one database hold a telemetry token in memory (telemetry
+// takes principals from memory); `token revoke` still stops it on both
+// within a second (NOTIFY; the one-second TTL as the backstop).
+TEST(CliTest, TokenRevokeStopsACachedTokenOnEveryServerWithinOneSecond) {
+  TestServer first;
+  app::App second(TestConfig(first.db().url()));
+  ASSERT_TRUE(second.Start().ok());
+  ConfigFile cfg(first.db().url());
+  auto created = Backstop({"token", "create", "--config", cfg.path(), "--name", "agent", "--role", "telemetry"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string token = created.out.substr(0, created.out.size() - 1);
+  const std::string batch = TelemetryBatch("checkout", "v2", 0.01, 1);
+  http::HttpClient to_first("127.0.0.1", first.port());
+  http::HttpClient to_second("127.0.0.1", second.port());
+  const auto post = [&](http::HttpClient& client) {
+    auto r = client.Send({"POST", "/v1/telemetry",
+                          {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}}, batch},
+                         Millis(5000));
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+  ASSERT_EQ(post(to_first).status, 202);
+  // The second process is the standby evaluator: past authentication, it
+  // refuses telemetry as such.
+  auto standby = post(to_second);
+  ASSERT_EQ(standby.status, 503) << standby.body;
+  ASSERT_NE(standby.body.find("standby"), std::string::npos) << standby.body;
+
+  auto revoked = Backstop({"token", "revoke", "--config", cfg.path(), "--name", "agent"});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  int on_first = post(to_first).status;
+  int on_second = post(to_second).status;
+  while ((on_first != 401 || on_second != 401) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    on_first = post(to_first).status;
+    on_second = post(to_second).status;
+  }
+  EXPECT_EQ(on_first, 401);
+  EXPECT_EQ(on_second, 401);
+  second.Stop();
+}
+
 TEST(CliTest, ConfigErrorNamesTheKey) {
   TestDatabase db;
   ConfigFile cfg(db.url(), "limits:\n  max_bodies: 3\n");

@@ -1,8 +1,11 @@
 #include <chrono>
+#include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "backstop/common/sha256.hpp"
+#include "backstop/metrics/metrics.hpp"
 #include "backstop/store/token_repository.hpp"
 #include "tcp_proxy.hpp"
 #include "test_support.hpp"
@@ -16,16 +19,26 @@ std::uint16_t PortOf(const std::string& url) {
   return static_cast<std::uint16_t>(std::stoi(url.substr(colon + 1, url.find('/', colon) - colon - 1)));
 }
 
+// `url` with its host and port replaced by the proxy's.
+std::string ViaProxy(const std::string& url, const TcpProxy& proxy) {
+  const auto at = url.find('@');
+  const auto slash = url.find('/', at);
+  return url.substr(0, at + 1) + "127.0.0.1:" + std::to_string(proxy.port()) + url.substr(slash);
+}
+
+// backstop_series_active as last set by an evaluator tick, or -1.
+double SeriesActive(app::App& app) {
+  const std::string text = app.metrics().Serialize();
+  const std::string name = "\nbackstop_series_active ";
+  const auto at = text.find(name);
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size()));
+}
+
 // Backstop talks to PostgreSQL through a proxy the test can cut.
 TEST(DatabaseOutageTest, AnswersServiceUnavailableThenRecoversWithoutRestart) {
   TestDatabase db;
   TcpProxy proxy("127.0.0.1", PortOf(db.url()));
-  std::string via_proxy = db.url();
-  const auto at = via_proxy.find('@');
-  const auto slash = via_proxy.find('/', at);
-  via_proxy = via_proxy.substr(0, at + 1) + "127.0.0.1:" + std::to_string(proxy.port()) + via_proxy.substr(slash);
-
-  auto cfg = TestConfig(via_proxy);
+  auto cfg = TestConfig(ViaProxy(db.url(), proxy));
   cfg.http.request_timeout = Millis(3000);
   app::App app(cfg);
   ASSERT_TRUE(app.Start().ok());
@@ -73,6 +86,69 @@ TEST(DatabaseOutageTest, AnswersServiceUnavailableThenRecoversWithoutRestart) {
     if (ready != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(ready, 200);
+  app.Stop();
+}
+
+// Authentication needs no database for a token this process already knows,
+// so telemetry keeps being accepted through an outage; a token it does not
+// know cannot be judged then: 503, not 401.
+TEST(DatabaseOutageTest, KnownTokenKeepsPostingTelemetryAndUnknownTokenGets503) {
+  TestDatabase db;
+  TcpProxy proxy("127.0.0.1", PortOf(db.url()));
+  auto cfg = TestConfig(ViaProxy(db.url(), proxy));
+  // The evaluator renews its lease every tick and turns standby (telemetry
+  // 503, a rule of its own that this test is not about) at the first tick
+  // that cannot reach the database. So the outage below starts right after
+  // a tick and ends well within the next one.
+  cfg.evaluation_tick = Millis(6000);
+  app::App app(cfg);
+  ASSERT_TRUE(app.Start().ok());
+  std::string token;
+  {
+    auto conn = db.Connect();
+    pqxx::work tx(*conn);
+    token = *store::TokenRepository::Create(tx, "agent", Role::kTelemetry, "test");
+    tx.commit();
+  }
+  http::HttpClient client("127.0.0.1", app.port());
+  const std::string batch = TelemetryBatch("checkout", "v2", 0.01, 10);
+  auto post = [&](const std::string& bearer) {
+    auto r = client.Send({"POST", "/v1/telemetry",
+                          {{"Authorization", "Bearer " + bearer}, {"Content-Type", "application/json"}}, batch},
+                         Millis(10000));
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+  ASSERT_EQ(post(token).status, 202);
+  // A tick that counts the new series has renewed the lease after the post.
+  for (int i = 0; i < 1000 && SeriesActive(app) < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(SeriesActive(app), 1);
+
+  proxy.Cut();
+  // Beyond the second a principal is trusted without asking: from then on
+  // the failed lookups answer with the last known principal.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  while (std::chrono::steady_clock::now() < until) {
+    auto r = post(token);
+    ASSERT_EQ(r.status, 202) << r.body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::string stranger = "bst_" + RandomHex(32);
+  auto unknown = post(stranger);
+  EXPECT_EQ(unknown.status, 503) << unknown.body;
+  EXPECT_EQ(ErrorCode(unknown), "unavailable");
+  EXPECT_FALSE(unknown.Header("Retry-After").empty());
+
+  proxy.Restore();
+  // Once the database answers again, the stranger is refused as unknown.
+  int status = 0;
+  for (int i = 0; i < 50 && status != 401; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    status = post(stranger).status;
+  }
+  EXPECT_EQ(status, 401);
   app.Stop();
 }
 

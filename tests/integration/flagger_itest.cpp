@@ -33,8 +33,9 @@ class FlaggerTest : public ::testing::Test {
 
   // Flagger posts JSON and no other header.
   http::ClientResponse Hook(const std::string& hook, const std::string& body) {
-    return Send(gs->server(), "POST", "/v1/integrations/flagger/" + hook, body,
-                {{"Content-Type", "application/json"}});
+    auto r = Send(gs->server(), "POST", "/v1/integrations/flagger/" + hook, body, {{"Content-Type", "application/json"}});
+    gs->ExpectDocumented("POST", "/v1/integrations/flagger/{hook}", r);
+    return r;
   }
   http::ClientResponse Hook(const std::string& hook) { return Hook(hook, Payload(hook)); }
 

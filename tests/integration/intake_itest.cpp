@@ -36,29 +36,35 @@ class IntakeTest : public ::testing::Test {
   http::ClientResponse CdeventBinary(const std::string& body, const std::string& token,
                                      const std::string& type = "dev.cdevents.service.deployed.0.2.0",
                                      const std::string& id = kCdeventId) {
-    return Send(gs->server(), "POST", "/v1/integrations/cdevents", body,
-                {{"Content-Type", "application/json"},
-                 {"Authorization", "Bearer " + token},
-                 {"ce-specversion", "1.0"},
-                 {"ce-type", type},
-                 {"ce-id", id},
-                 {"ce-source", kCdeventSource}});
+    auto r = Send(gs->server(), "POST", "/v1/integrations/cdevents", body,
+                  {{"Content-Type", "application/json"},
+                   {"Authorization", "Bearer " + token},
+                   {"ce-specversion", "1.0"},
+                   {"ce-type", type},
+                   {"ce-id", id},
+                   {"ce-source", kCdeventSource}});
+    gs->ExpectDocumented("POST", "/v1/integrations/cdevents", r);
+    return r;
   }
   // Structured mode: the whole CloudEvent is the body.
   http::ClientResponse CdeventStructured(const std::string& body) {
-    return Send(gs->server(), "POST", "/v1/integrations/cdevents", body,
-                {{"Content-Type", "application/cloudevents+json; charset=utf-8"},
-                 {"Authorization", "Bearer " + gs->deployer}});
+    auto r = Send(gs->server(), "POST", "/v1/integrations/cdevents", body,
+                  {{"Content-Type", "application/cloudevents+json; charset=utf-8"},
+                   {"Authorization", "Bearer " + gs->deployer}});
+    gs->ExpectDocumented("POST", "/v1/integrations/cdevents", r);
+    return r;
   }
 
   // A GitHub delivery, signed with `secret` over the exact body.
   http::ClientResponse Github(const std::string& body, const std::string& event = "deployment_status",
                               const std::string& secret = kGithubSecret) {
-    return Send(gs->server(), "POST", "/v1/integrations/github", body,
-                {{"Content-Type", "application/json"},
-                 {"X-GitHub-Event", event},
-                 {"X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"},
-                 {"X-Hub-Signature-256", "sha256=" + HmacSha256Hex(secret, body)}});
+    auto r = Send(gs->server(), "POST", "/v1/integrations/github", body,
+                  {{"Content-Type", "application/json"},
+                   {"X-GitHub-Event", event},
+                   {"X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"},
+                   {"X-Hub-Signature-256", "sha256=" + HmacSha256Hex(secret, body)}});
+    gs->ExpectDocumented("POST", "/v1/integrations/github", r);
+    return r;
   }
 
   // The GitHub fixture for deployment `id` of `sha`.

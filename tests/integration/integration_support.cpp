@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "backstop/evaluator/evaluator.hpp"
+#include "json_schema.hpp"
 
 namespace backstop::testing {
 
@@ -323,6 +324,28 @@ http::ClientResponse GateServer::Approve(const std::string& escalation_id) {
 http::ClientResponse GateServer::Reject(const std::string& escalation_id, const std::string& comment) {
   return server_->Request("POST", "/v1/escalations/" + escalation_id + "/reject", approver,
                           boost::json::serialize(boost::json::object{{"comment", comment}}));
+}
+
+void GateServer::ExpectDocumented(const std::string& method, const std::string& pattern,
+                                  const http::ClientResponse& r) {
+  if (openapi_.is_null()) openapi_ = ParseJson(server_->Request("GET", "/openapi.json").body);
+  std::string lower = method;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto* responses = openapi_.at("paths").at(pattern).at(lower).at("responses").as_object().if_contains(
+      std::to_string(r.status));
+  if (responses == nullptr) {
+    ADD_FAILURE() << method << " " << pattern << " documents no " << r.status << ": " << r.body;
+    return;
+  }
+  const boost::json::value* response = responses;
+  if (const auto* ref = response->as_object().if_contains("$ref")) {
+    boost::system::error_code ec;
+    response = openapi_.find_pointer(std::string(ref->as_string()).substr(1), ec);
+  }
+  const auto errors =
+      ValidateJson(ParseJson(r.body), response->at("content").at("application/json").at("schema"), openapi_);
+  EXPECT_TRUE(errors.empty()) << method << " " << pattern << " " << r.status << ": " << errors.front() << "\n"
+                              << r.body;
 }
 
 std::vector<std::string> Strings(const boost::json::value& array) {

@@ -72,6 +72,9 @@ class GateServer {
   boost::json::array Audit(const std::string& release_id);
   void SetMode(const std::string& mode);
   http::ClientResponse Approve(const std::string& escalation_id);
+  // Validates an answer of `method pattern` against GET /openapi.json's
+  // schema for its status (a test failure naming each violation).
+  void ExpectDocumented(const std::string& method, const std::string& pattern, const http::ClientResponse& r);
   http::ClientResponse Reject(const std::string& escalation_id, const std::string& comment);
 
   std::string deployer;
@@ -82,6 +85,7 @@ class GateServer {
  private:
   ThresholdDir dir_;
   std::unique_ptr<TestServer> server_;
+  boost::json::value openapi_;
 };
 
 // The reason codes of a JSON array.

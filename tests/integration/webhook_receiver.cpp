@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "backstop/http/error_response.hpp"
+
 namespace backstop::testing {
 
 WebhookReceiver::WebhookReceiver() : router_(auth_) {

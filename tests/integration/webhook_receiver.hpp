@@ -45,7 +45,8 @@ class WebhookReceiver {
  private:
   class NoAuth : public http::Authenticator {
    public:
-    void Authenticate(const std::string&, std::function<void(Result<std::optional<Principal>>)> done) override {
+    std::optional<Outcome> Cached(const std::string&) override { return Outcome(std::optional<Principal>{}); }
+    void Lookup(const std::string&, http::TokenCheck, std::function<void(Outcome)> done) override {
       done(std::optional<Principal>{});
     }
   };

@@ -11,6 +11,7 @@
 #include "backstop/common/role.hpp"
 #include "backstop/domain/mode.hpp"
 #include "backstop/config/config.hpp"
+#include "backstop/http/error_response.hpp"
 #include "backstop/http/router.hpp"
 #include "backstop/policy/policy_registry.hpp"
 #include "backstop/store/db_pool.hpp"

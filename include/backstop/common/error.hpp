@@ -7,7 +7,8 @@
 namespace backstop {
 
 // The closed set of error kinds. Each maps to exactly one HTTP status in
-// http/status_mapping (400, 401, 403, 404, 405, 409, 413, 415, 500, 503).
+// http::StatusFor (include/backstop/http/error_response.hpp): 400, 401, 403,
+// 404, 405, 409, 413, 415, 500, 503.
 enum class ErrorKind {
   kInvalidInput,          // 400
   kUnauthorized,          // 401

@@ -56,6 +56,8 @@ struct SignalEvaluation {
   std::string source;
   bool critical = true;
   SignalState state = SignalState::kInsufficient;
+  policy::BadWhen bad_when = policy::BadWhen::kAbove;
+  std::optional<double> bound;              // the absolute bound (max when above, min when below)
   std::optional<AggregateValue> canary;     // absent when the canary has no sample in the window
   std::optional<AggregateValue> baseline;   // absent without previous_version or samples
   bool baseline_trusted = false;            // baseline has min_samples in the window: compared, checked

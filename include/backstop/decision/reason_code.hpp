@@ -29,6 +29,8 @@ enum class ReasonCode {
 };
 
 std::string_view ToString(ReasonCode code);
+// One sentence for a human deciding (the CLI, the web page's twin in JS).
+std::string_view Explain(ReasonCode code);
 std::optional<ReasonCode> ParseReasonCode(std::string_view text);
 
 }  // namespace backstop::decision

@@ -37,9 +37,4 @@ struct Response {
 // Called exactly once per request, from any thread.
 using Respond = std::function<void(Response)>;
 
-// Splits "path?a=1&b=x%20y" into path and decoded query pairs. Returns false
-// on malformed percent-encoding.
-bool ParseTarget(std::string_view target, std::string& path,
-                 std::vector<std::pair<std::string, std::string>>& query);
-
 }  // namespace backstop::http

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "backstop/common/result.hpp"
 #include "backstop/common/role.hpp"
+#include "backstop/http/auth.hpp"
 #include "backstop/http/message.hpp"
 
 namespace backstop::http {
@@ -24,6 +24,10 @@ struct RequestContext {
 
 using Handler = std::function<void(const RequestContext& ctx, Respond respond)>;
 
+// Runs a task later on the thread (strand) that serves the connection. The
+// server gives one with every request.
+using Post = std::function<void(std::function<void()>)>;
+
 enum class BodyPolicy { kNone, kOptionalJson, kRequiredJson };
 
 struct RouteSpec {
@@ -32,36 +36,74 @@ struct RouteSpec {
   std::set<Role> roles;                // empty = public, no token needed
   BodyPolicy body = BodyPolicy::kNone;
   Handler handler;
+  TokenCheck token_check = TokenCheck::kConfirmed;
 };
 
-// Resolves a bearer token to a principal, asynchronously (it needs the
-// database). Implemented by the app over the token repository.
-class Authenticator {
- public:
-  virtual ~Authenticator() = default;
-  virtual void Authenticate(const std::string& token,
-                            std::function<void(Result<std::optional<Principal>>)> done) = 0;
-};
-
-// Matches method and path, enforces content type, authentication and roles,
+// Matches method and path, enforces authentication, roles and content type,
 // then calls the handler. Exceptions thrown by a handler are caught here and
 // answered 500 (the log gets the detail).
 //
+// A request is matched once: Find returns a Match (the route, its path
+// parameters, its metrics label and deadline — or the 404/405 answer) that
+// the server reads for its label and timer and then hands to Dispatch.
+//
 // Order of checks: unknown path → 404; known path, other method → 405 (with
 // Allow); then 401 (no/bad token) before 403 (role); then 415 (body not JSON).
+//
+// Tokens. A route with TokenCheck::kCached takes the principal from the
+// authenticator's memory when it has one (no database work: telemetry keeps
+// flowing while PostgreSQL is down); every other authenticated route has the
+// token confirmed by a lookup that starts after the request arrived, so a
+// revoked token is refused from the revocation's commit on.
+//
+// Threads. Dispatch is called on the connection's strand (an HTTP I/O
+// thread). A public route, and a kCached route whose token is in memory
+// (Authenticator::Cached), run the checks and the handler right there,
+// inside Dispatch. Otherwise the answer of Authenticator::Lookup arrives on
+// a database pool thread; the router never continues on that thread: it
+// hands the rest (role check, 415, handler) to `post`, which the server
+// implements as a post to the connection's strand. So a handler always runs
+// on an HTTP I/O thread, never on a database pool thread. `respond` may be
+// called from any thread (handlers answer from pool callbacks); the server
+// serializes it.
+//
 // Thread-safe after construction (routes are added before serving).
 class Router {
+ private:
+  struct Route;
+
  public:
+  // The outcome of matching one request; cheap to move, valid while the
+  // router lives.
+  class Match {
+   public:
+    bool found() const { return route_ != nullptr; }
+    // The route's pattern (a bounded metrics label), or "unmatched".
+    const std::string& label() const;
+    // The route's own answer deadline, if it has one.
+    std::optional<std::chrono::milliseconds> timeout() const;
+
+   private:
+    friend class Router;
+    const Route* route_ = nullptr;
+    std::vector<std::string> params_;
+    std::string allow_;  // methods the path accepts when the method did not match
+  };
+
   explicit Router(Authenticator& authenticator);
 
   // `timeout` overrides http.request_timeout for this route.
   void Add(RouteSpec spec, std::optional<std::chrono::milliseconds> timeout = std::nullopt);
-  void Dispatch(Request request, Respond respond) const;
 
-  // Pattern of the route that would serve `path` (for metrics), or "unmatched".
-  std::string RouteLabel(const std::string& method, const std::string& path) const;
-  // The route's own answer deadline, if it has one.
-  std::optional<std::chrono::milliseconds> RouteTimeout(const std::string& method, const std::string& path) const;
+  Match Find(const std::string& method, const std::string& path) const;
+
+  // (method, pattern) of every route, in the order added (the OpenAPI
+  // coverage test reads them).
+  std::vector<std::pair<std::string, std::string>> Routes() const;
+
+  // Answers `request` through `respond`, exactly once; see the class comment
+  // for the threads involved.
+  void Dispatch(Match match, Request request, Respond respond, Post post) const;
 
  private:
   struct Route {
@@ -70,19 +112,19 @@ class Router {
     std::optional<std::chrono::milliseconds> timeout;
   };
   static std::vector<std::string> Split(const std::string& path);
-  static bool Match(const Route& r, const std::vector<std::string>& segs,
-                    std::vector<std::string>& params);
+  static bool Matches(const Route& r, const std::vector<std::string>& segs,
+                      std::vector<std::string>& params);
+  // Role check, 415 and the handler, for an authenticated caller.
+  static void Authorize(const Route& route, std::shared_ptr<const Request> request,
+                        std::vector<std::string> params, Authenticator::Outcome outcome,
+                        Respond respond);
+  // 415 and the handler.
+  static void Invoke(const Route& route, std::shared_ptr<const Request> request,
+                     std::vector<std::string> params, std::optional<Principal> principal,
+                     Respond respond);
 
   Authenticator& authenticator_;
   std::vector<Route> routes_;
 };
-
-// Builds the JSON error body of DESIGN: {"error": {"code", "message", "details"}},
-// with the status from the error's kind and Retry-After on 503.
-Response ErrorResponse(const Error& error);
-int StatusFor(ErrorKind kind);
-
-// A JSON answer with the given status.
-Response JsonResponse(int status, std::string body);
 
 }  // namespace backstop::http

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <pqxx/pqxx>
@@ -22,7 +23,9 @@ class ModeRepository {
   // so a mode change cannot commit in between.
   static ModeState GetForShare(pqxx::work& tx);
   // Sets the mode and audits the change (only when it changes). Returns the previous mode.
-  static Mode Set(pqxx::work& tx, Mode mode, const std::string& actor);
+  // Audits mode.changed with the reason, when given. Returns the previous mode.
+  static Mode Set(pqxx::work& tx, Mode mode, const std::string& actor,
+                  const std::optional<std::string>& reason = std::nullopt);
 };
 
 }  // namespace backstop::store

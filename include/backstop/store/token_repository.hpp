@@ -10,6 +10,10 @@
 
 namespace backstop::store {
 
+// NOTIFY channel of token revocations; servers LISTEN on it to drop the
+// principals they hold in memory.
+inline constexpr const char* kTokenRevokedChannel = "backstop_tokens";
+
 // API tokens. Only the SHA-256 of a token is stored; the token itself is
 // shown once, by `backstop token create`.
 class TokenRepository {
@@ -19,12 +23,14 @@ class TokenRepository {
   static Result<std::string> Create(pqxx::work& tx, const std::string& name, Role role,
                                     const std::string& actor);
 
-  // Revokes the live token of `name`, audited; not_found when there is none.
+  // Revokes the live token of `name`, audited, and notifies
+  // kTokenRevokedChannel (delivered when `tx` commits); not_found when there
+  // is none.
   static Status Revoke(pqxx::work& tx, const std::string& name, const std::string& actor);
 
-  // The live principal for a presented token, if any.
-  static std::optional<Principal> Authenticate(pqxx::transaction_base& tx,
-                                               const std::string& token);
+  // The live principal of the token whose SHA-256 (lower-case hex) this is, if any.
+  static std::optional<Principal> FindByHash(pqxx::transaction_base& tx,
+                                             const std::string& token_sha256);
 };
 
 }  // namespace backstop::store

@@ -117,8 +117,16 @@ void Evaluator::Reload() {
       tx.commit();
     }
     // Gate actions nobody picked up in time fail here (each in its own
-    // transaction) and open their rollback.failed escalations.
-    auto timeouts = workflow::FailOverdueGateActions(conn, config_, registry_, config_.instance_id);
+    // transaction) and open their rollback.failed escalations. A failing
+    // sweep must not stop the reload: it is tried again next tick.
+    std::vector<workflow::FailedGateAction> timeouts;
+    try {
+      timeouts = workflow::FailOverdueGateActions(conn, config_, registry_, config_.instance_id);
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      spdlog::error("evaluator: gate action timeout sweep failed: {}", e.what());
+    }
     pqxx::read_transaction tx(conn);
     return Loaded{store::ReleaseRepository::ListEvaluable(tx), store::EscalationRepository::PendingReleaseIds(tx),
                   std::move(timeouts)};

@@ -252,8 +252,7 @@ TEST_F(ArgoRolloutsTest, DryRunProceedsAndSaysWhatItWouldDo) {
   ASSERT_EQ(Measure(Body()).second, ArgoPhase::kSuccessful);
   HealthyBaseline();
   gs->Samples("checkout", "prod", "7c9d5f6b8", 0.20, 10);
-  gs->Tick();
-  gs->Tick();
+  ASSERT_TRUE(gs->AwaitDecision(kRelease, "would_rollback"));
   auto [answer, phase] = Measure(Body());
   EXPECT_EQ(phase, ArgoPhase::kSuccessful) << answer;
   EXPECT_EQ(answer.at("gate").as_string(), "proceed");

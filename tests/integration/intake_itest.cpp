@@ -322,5 +322,25 @@ TEST_F(IntakeTest, TheDocumentedArgoCdNotificationRegistersTheRelease) {
   EXPECT_EQ(Send(gs->server(), "POST", path, boost::json::serialize(doc), headers).status, 200);
 }
 
+TEST(IntakeStartupTest, GithubDeliveriesAreRefusedWithoutASecretAndAMissingSecretStopsStartUp) {
+  GateServer without;  // integrations.github.secret_env not configured
+  const std::string body = Fixture("github/deployment_status.success.json");
+  const auto refused = Send(without.server(), "POST", "/v1/integrations/github", body,
+                            {{"Content-Type", "application/json"},
+                             {"X-GitHub-Event", "deployment_status"},
+                             {"X-Hub-Signature-256", "sha256=" + HmacSha256Hex("", body)}});
+  EXPECT_EQ(refused.status, 401) << refused.body;
+
+  ::unsetenv("BACKSTOP_TEST_GITHUB_SECRET_UNSET");
+  auto c = TestConfig("");
+  c.integrations.github.secret_env = "BACKSTOP_TEST_GITHUB_SECRET_UNSET";
+  try {
+    TestServer server(c);
+    ADD_FAILURE() << "started without the GitHub secret";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("integrations.github.secret_env"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace backstop::testing

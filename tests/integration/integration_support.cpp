@@ -293,6 +293,19 @@ std::string GateServer::AwaitStatusOtherThan(const std::string& id, const std::s
   return status;
 }
 
+bool GateServer::AwaitDecision(const std::string& id, const std::string& kind, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    Tick();
+    const boost::json::object release = Release(id);
+    for (const auto& d : release.at("decisions").as_array()) {
+      if (d.at("decision").as_string() == kind) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 boost::json::array GateServer::Actions(const std::string& release_id) {
   return ParseJson(server_->Request("GET", "/v1/actions?release_id=" + release_id, admin).body)
       .at("actions")

@@ -67,6 +67,10 @@ class GateServer {
   // Ticks (bounded) until the release's status differs from `from`; returns it.
   std::string AwaitStatusOtherThan(const std::string& id, const std::string& from,
                                    std::chrono::milliseconds limit = std::chrono::seconds(10));
+  // Ticks (bounded) until the release holds a decision of `kind` (a tick can
+  // run just before the samples' receipt time, so one tick may not decide).
+  bool AwaitDecision(const std::string& id, const std::string& kind,
+                     std::chrono::milliseconds limit = std::chrono::seconds(10));
   boost::json::array Actions(const std::string& release_id);
   boost::json::array Escalations(const std::string& release_id);
   boost::json::array Audit(const std::string& release_id);

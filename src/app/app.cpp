@@ -60,7 +60,7 @@ struct App::Impl {
         windows(config.limits.max_series, kInitialRetention),
         evaluator(*pool, registry, windows, metrics, config, clock),
         api{*pool, metrics, config, registry, windows, evaluator, clock,
-            [this] { return server && server->draining(); }} {}
+            [this] { return server && server->draining(); }, authenticator, {}} {}
 
   void ExportAuditHead() {
     auto head = pool->Run<audit::AuditHead>([](pqxx::connection& conn) -> Result<audit::AuditHead> {
@@ -103,6 +103,34 @@ struct App::Impl {
                                  ": no valid threshold file (see the errors above)");
     }
     return Ok();
+  }
+
+  // The GitHub webhook secret: a configured secret_env whose variable is
+  // unset or empty is a start-up error, like a webhook executor's.
+  Status LoadIntegrationSecrets() {
+    const std::string& name = config.integrations.github.secret_env;
+    if (name.empty()) return Ok();
+    const auto secret = config::ProcessEnv()(name);
+    if (!secret || secret->empty()) {
+      return Error::InvalidInput("integrations.github.secret_env: environment variable " + name + " is not set");
+    }
+    api.github_secret = *secret;
+    return Ok();
+  }
+
+  // A default release class that is not loaded refuses every event relying
+  // on it (400 naming the key); say so once at start-up.
+  void WarnAboutIntegrationDefaults() const {
+    const auto& i = config.integrations;
+    for (const auto& [key, cls] :
+         {std::pair<const char*, const std::optional<std::string>*>{"integrations.flagger.default_release_class",
+                                                                    &i.flagger.default_release_class},
+          {"integrations.cdevents.default_release_class", &i.cdevents.default_release_class},
+          {"integrations.github.default_release_class", &i.github.default_release_class}}) {
+      if (*cls && !registry.Newest(**cls)) {
+        spdlog::warn("{}: release class {} is not loaded; events relying on it are refused", key, **cls);
+      }
+    }
   }
 
   void BackgroundLoop(std::stop_token stop) {
@@ -152,8 +180,14 @@ Status App::Start() {
   api::AddEscalationRoutes(im.router, im.api);
   api::AddActionRoutes(im.router, im.api);
   api::AddApprovalRoutes(im.router, im.api);
+  api::AddArgoRolloutsRoutes(im.router, im.api);
+  api::AddFlaggerRoutes(im.router, im.api);
+  api::AddCdeventsRoutes(im.router, im.api);
+  api::AddGithubRoutes(im.router, im.api);
 
+  if (auto s = im.LoadIntegrationSecrets(); !s) return s;
   if (auto s = im.LoadThresholds(); !s) return s;
+  im.WarnAboutIntegrationDefaults();
 
   // Executors are built before serving: a webhook without its secret is a
   // start-up error, not a surprise at the first rollback.

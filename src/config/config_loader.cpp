@@ -123,10 +123,11 @@ bool IsHttpUrl(std::string_view url) {
 // given type accepts is decided after the type is known.
 constexpr std::array<std::string_view, 7> kExecutorKeys = {
     "match", "type", "url", "secret_env", "argv", "timeout", "max_attempts"};
-constexpr WireTable<ExecutorType, 3> kExecutorTypes{{
+constexpr WireTable<ExecutorType, 4> kExecutorTypes{{
     {ExecutorType::kWebhook, "webhook"},
     {ExecutorType::kCommand, "command"},
     {ExecutorType::kLog, "log"},
+    {ExecutorType::kGate, "gate"},
 }};
 
 constexpr WireTable<TelemetrySourceType, 1> kTelemetrySourceTypes{{
@@ -175,9 +176,11 @@ bool IsLabelName(std::string_view name) {
 }
 
 bool ExecutorTypeAllows(ExecutorType type, std::string_view key) {
-  // timeout and max_attempts belong to the outbox worker's delivery loop and
-  // apply to every executor type, including log.
-  if (key == "match" || key == "type" || key == "timeout" || key == "max_attempts") return true;
+  if (key == "match" || key == "type" || key == "timeout") return true;
+  // A gate action is handed out once, never attempted again: max_attempts
+  // means nothing for it. For the others it belongs to the outbox worker's
+  // delivery loop and applies to every type, including log.
+  if (key == "max_attempts") return type != ExecutorType::kGate;
   if (type == ExecutorType::kWebhook) return key == "url" || key == "secret_env";
   if (type == ExecutorType::kCommand) return key == "argv";
   return false;
@@ -243,6 +246,7 @@ class ConfigReader {
                 {"executors", [this](const auto& v, const auto& p) { ReadExecutors(v, p); }},
                 {"telemetry_sources",
                  [this](const auto& v, const auto& p) { ReadTelemetrySources(v, p); }},
+                {"integrations", [this](const auto& v, const auto& p) { ReadIntegrations(v, p); }},
             });
   }
 
@@ -423,7 +427,7 @@ class ConfigReader {
         if (!type) Fail(map->PathOf("type"), "must be one of " + JoinWireNames(kExecutorTypes));
       }
     } else {
-      Fail(map->PathOf("type"), "is required (webhook, command or log)");
+      Fail(map->PathOf("type"), "is required (webhook, command, log or gate)");
     }
 
     for (const auto& [key, value] : map->entries()) {
@@ -441,14 +445,7 @@ class ConfigReader {
       } else if (key == "url") {
         ReadWebhookUrl(value, key_path, executor.url);
       } else if (key == "secret_env") {
-        std::string name;
-        if (ReadString(value, key_path, name)) {
-          if (IsEnvVarName(name)) {
-            executor.secret_env = name;
-          } else {
-            Fail(key_path, "must be an environment variable name (letters, digits, _)");
-          }
-        }
+        ReadEnvVarName(value, key_path, executor.secret_env);
       } else if (key == "argv") {
         ReadArgv(value, key_path, executor.argv);
       }
@@ -463,6 +460,9 @@ class ConfigReader {
       }
     } else if (*type == ExecutorType::kCommand) {
       if (!map->Find("argv")) Fail(map->PathOf("argv"), "is required for a command executor");
+    } else if (*type == ExecutorType::kGate) {
+      // Orchestrators poll every few minutes at most; 5s would fail every gate action.
+      if (!map->Find("timeout")) executor.timeout = kDefaultGateTimeout;
     }
     return true;
   }
@@ -602,6 +602,80 @@ class ConfigReader {
                 {"environment", [&](const auto& v, const auto& p) { read(v, p, labels.environment); }},
                 {"version", [&](const auto& v, const auto& p) { read(v, p, labels.version); }},
             });
+  }
+
+  // integrations: flagger, cdevents, github (INTEGRATIONS.md §2, §3).
+  void ReadIntegrations(const YAML::Node& node, const std::string& path) {
+    IntegrationsConfig& integrations = config_.integrations;
+    ReadMap(node, path,
+            {
+                {"flagger",
+                 [&](const auto& v, const auto& p) {
+                   ReadMap(v, p,
+                           {
+                               {"default_release_class",
+                                [&](const auto& v2, const auto& p2) {
+                                  ReadReleaseClass(v2, p2, integrations.flagger.default_release_class);
+                                }},
+                               {"default_traffic_percent",
+                                [&](const auto& v2, const auto& p2) {
+                                  ReadTrafficPercent(v2, p2, integrations.flagger.default_traffic_percent);
+                                }},
+                           });
+                 }},
+                {"cdevents",
+                 [&](const auto& v, const auto& p) {
+                   ReadMap(v, p,
+                           {
+                               {"default_release_class",
+                                [&](const auto& v2, const auto& p2) {
+                                  ReadReleaseClass(v2, p2, integrations.cdevents.default_release_class);
+                                }},
+                           });
+                 }},
+                {"github",
+                 [&](const auto& v, const auto& p) {
+                   ReadMap(v, p,
+                           {
+                               {"secret_env",
+                                [&](const auto& v2, const auto& p2) {
+                                  ReadEnvVarName(v2, p2, integrations.github.secret_env);
+                                }},
+                               {"default_release_class",
+                                [&](const auto& v2, const auto& p2) {
+                                  ReadReleaseClass(v2, p2, integrations.github.default_release_class);
+                                }},
+                               {"default_traffic_percent",
+                                [&](const auto& v2, const auto& p2) {
+                                  ReadTrafficPercent(v2, p2, integrations.github.default_traffic_percent);
+                                }},
+                           });
+                 }},
+            });
+  }
+
+  void ReadReleaseClass(const YAML::Node& node, const std::string& path, std::optional<std::string>& out) {
+    if (std::optional<std::string> cls = yaml_.ReadIdentifier(node, path)) out = std::move(*cls);
+  }
+
+  void ReadTrafficPercent(const YAML::Node& node, const std::string& path, double& out) {
+    const std::optional<double> value = yaml_.ReadNumber(node, path);
+    if (!value) return;
+    if (*value < 0 || *value > 100) {
+      Fail(path, "must be a number from 0 to 100");
+      return;
+    }
+    out = *value;
+  }
+
+  void ReadEnvVarName(const YAML::Node& node, const std::string& path, std::string& out) {
+    std::string name;
+    if (!ReadString(node, path, name)) return;
+    if (!IsEnvVarName(name)) {
+      Fail(path, "must be an environment variable name (letters, digits, _)");
+      return;
+    }
+    out = name;
   }
 
   void ReadWebhookUrl(const YAML::Node& node, const std::string& path, std::string& out) {

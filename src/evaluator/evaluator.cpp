@@ -11,6 +11,7 @@
 #include "backstop/store/row_helpers.hpp"
 #include "backstop/workflow/decision_commit.hpp"
 #include "backstop/workflow/escalations.hpp"
+#include "backstop/workflow/gate_flow.hpp"
 #include "backstop/workflow/policy_sync.hpp"
 
 namespace backstop::evaluator {
@@ -117,20 +118,39 @@ void Evaluator::Reload() {
   struct Loaded {
     std::vector<store::Release> releases;
     std::set<std::string> pending;
+    std::vector<workflow::FailedGateAction> gate_timeouts;
   };
   const SteadyTime read_started = std::chrono::steady_clock::now();
-  auto loaded = pool_.Run<Loaded>([](pqxx::connection& conn) -> Result<Loaded> {
+  auto loaded = pool_.Run<Loaded>([this](pqxx::connection& conn) -> Result<Loaded> {
     {
       pqxx::work tx(conn);
       workflow::ExpireDueEscalations(tx);
       tx.commit();
     }
+    // Gate actions nobody picked up in time fail here (each in its own
+    // transaction) and open their rollback.failed escalations. A failing
+    // sweep must not stop the reload: it is tried again next tick.
+    std::vector<workflow::FailedGateAction> timeouts;
+    try {
+      timeouts = workflow::FailOverdueGateActions(conn, config_, registry_, config_.instance_id);
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      spdlog::error("evaluator: gate action timeout sweep failed: {}", e.what());
+    }
     pqxx::read_transaction tx(conn);
-    return Loaded{store::ReleaseRepository::ListEvaluable(tx), store::EscalationRepository::PendingReleaseIds(tx)};
+    return Loaded{store::ReleaseRepository::ListEvaluable(tx), store::EscalationRepository::PendingReleaseIds(tx),
+                  std::move(timeouts)};
   });
   if (!loaded.ok()) {
     spdlog::warn("evaluator: cannot reload releases: {}", loaded.error().message);
     return;
+  }
+  for (const auto& t : loaded->gate_timeouts) {
+    metrics_.CountGateTimeout();
+    metrics_.CountActionAttempt("gate", "failed");
+    metrics_.CountRollback(t.decided_by, "failed");
+    spdlog::warn("executor: gate action {} of release {} failed: {}", t.action_id, t.release_id, t.error);
   }
   metrics_.SetEscalationsPending(static_cast<std::int64_t>(loaded->pending.size()));
   tracker_.Sync(loaded->releases, loaded->pending, read_started);

@@ -17,11 +17,15 @@ enum class ExecutorType {
   kWebhook,  // webhook: a signed POST to `url`
   kCommand,  // command: runs `argv` (no shell)
   kLog,      // log: records only, for local runs
+  kGate,     // gate: waits to be handed out to Argo Rollouts or Flagger by a gate
+             //   answer (INTEGRATIONS.md §2); never run by the outbox worker
 };
 std::string_view ToString(ExecutorType t);
 std::optional<ExecutorType> ParseExecutorType(std::string_view text);
 
 // One executor rule; the first rule whose `match` glob matches the service wins.
+// For a gate executor `timeout` is how long an action waits to be handed
+// out before it fails (default 10m when the key is absent).
 struct ExecutorConfig {
   std::string match = "*";
   ExecutorType type = ExecutorType::kLog;
@@ -66,6 +70,28 @@ struct TelemetrySourceConfig {
   // loaded with an environment (empty for `thresholds validate --config`).
   std::vector<std::pair<std::string, std::string>> headers;
   SourceLabels labels;
+// The default gate timeout when a gate executor leaves `timeout` out.
+inline constexpr Millis kDefaultGateTimeout = std::chrono::minutes(10);
+
+// Deploy events and gate calls from the tools SREs already run
+// (INTEGRATIONS.md §2, §3). A default release class is optional: without
+// one, an event that names no class is refused naming the missing field.
+struct FlaggerIntegration {
+  std::optional<std::string> default_release_class;
+  double default_traffic_percent = 10;
+};
+struct CdeventsIntegration {
+  std::optional<std::string> default_release_class;
+};
+struct GithubIntegration {
+  std::string secret_env;  // env var holding the webhook secret; empty: the route refuses every delivery
+  std::optional<std::string> default_release_class;
+  double default_traffic_percent = 100;
+};
+struct IntegrationsConfig {
+  FlaggerIntegration flagger;
+  CdeventsIntegration cdevents;
+  GithubIntegration github;
 };
 
 struct LimitsConfig {
@@ -106,6 +132,7 @@ struct Config {
   DatabaseConfig database;
   std::vector<ExecutorConfig> executors;      // default: one `log` executor matching "*"
   std::vector<TelemetrySourceConfig> telemetry_sources;  // default: none (push only)
+  IntegrationsConfig integrations;
 };
 
 }  // namespace backstop::config

@@ -70,6 +70,8 @@ struct TelemetrySourceConfig {
   // loaded with an environment (empty for `thresholds validate --config`).
   std::vector<std::pair<std::string, std::string>> headers;
   SourceLabels labels;
+};
+
 // The default gate timeout when a gate executor leaves `timeout` out.
 inline constexpr Millis kDefaultGateTimeout = std::chrono::minutes(10);
 

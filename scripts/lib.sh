@@ -14,6 +14,9 @@ BACKSTOP_PACKAGES=(
   libgtest-dev libssl-dev
   postgresql-15 postgresql-client-15
   curl python3
+  # The web page's browser tests (tests/ui): headless Chromium driven by
+  # Selenium; a font so screenshots show text.
+  chromium chromium-driver python3-selenium fonts-dejavu-core
 )
 
 # ccache needs a writable cache folder even where HOME is unset (CI).
@@ -42,7 +45,7 @@ install_packages() {
   $sudo mkdir -p /etc/postgresql-common/createcluster.d
   echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/backstop.conf >/dev/null
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -o DPkg::Lock::Timeout=300 -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # build_backstop BUILD_TYPE [extra cmake args...]

@@ -150,6 +150,7 @@ Status App::Start() {
   api::AddEscalationRoutes(im.router, im.api);
   api::AddActionRoutes(im.router, im.api);
   api::AddApprovalRoutes(im.router, im.api);
+  api::AddUiRoutes(im.router, im.api);
 
   if (auto s = im.LoadThresholds(); !s) return s;
 

@@ -70,5 +70,7 @@ void AddTelemetryRoutes(http::Router& router, ApiContext& ctx);
 void AddEscalationRoutes(http::Router& router, ApiContext& ctx);
 void AddActionRoutes(http::Router& router, ApiContext& ctx);
 void AddApprovalRoutes(http::Router& router, ApiContext& ctx);
+// GET /ui/ and /ui/{file}: the web page, public (src/api/ui_api.cpp).
+void AddUiRoutes(http::Router& router, ApiContext& ctx);
 
 }  // namespace backstop::api

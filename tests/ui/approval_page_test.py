@@ -356,10 +356,12 @@ def step_a_superseded_escalation_refuses_approval(p):
 
 def step_queue_filters(p):
     p.go("#/escalations?state=all&service=search")
-    p.one(f'[data-testid="escalation-{SEARCH}"]', "the search escalation under the filter")
-    p.wait(lambda: not p.find(f'[data-testid="escalation-{PAY}"]'), "payments to be filtered out")
+    # li: a queue row, not the escalation page being left.
+    row = p.one(f'li[data-testid="escalation-{SEARCH}"]', "the search escalation under the filter")
+    check(not p.find(f'[data-testid="escalation-{PAY}"]'), "payments is not filtered out")
     check(Select(p.one("#filter-state")).first_selected_option.get_attribute("value") == "all", "filter not kept")
-    check("SUPERSEDED" in escalation(p, SEARCH).text, "the state is not shown")
+    check(p.one("#filter-service").get_attribute("value") == "search", "service filter not kept")
+    check("SUPERSEDED" in row.text, "the state is not shown")
 
 
 def step_mode_is_for_admins_and_shows_a_banner(p):
@@ -383,12 +385,12 @@ def step_mode_is_for_admins_and_shows_a_banner(p):
     p.wait(lambda: p.find('[data-testid="mode-message"][data-outcome="done"]'), "the mode change")
     banner = p.one('[data-testid="mode-banner"]', "the mode banner")
     check("Mode: freeze." in banner.text, f"unexpected banner {banner.text!r}")
-    for fragment in ("#/escalations", f"#/releases/{REL_PAY}"):
+    for fragment, marker in ((f"#/releases/{REL_PAY}", f'[data-testid="release-{REL_PAY}"] .state-line'),
+                             ("#/escalations", "#filter-state")):
         p.go(fragment)
-        p.one("h1")
+        p.one(marker, f"the page {fragment}")
         check(p.one('[data-testid="mode-banner"]').is_displayed(), f"no banner on {fragment}")
-    p.go("#/escalations")
-    p.one("h1")
+    p.wait_text('[data-testid="last-updated"]', r"^Last updated", "the queue to load")
     p.screenshot("mode-freeze.png", full_page=False)
     _, body = rest("GET", "/v1/audit?limit=20", TOKENS["admin"])
     reasons = [e["payload"].get("reason") for e in body["entries"] if e["kind"] == "mode.changed"]
@@ -429,8 +431,8 @@ def step_readable_at_200_percent_zoom(p):
 
 
 def step_a_401_returns_to_the_prompt(p):
-    p.go("#/escalations")
-    p.one("h1")
+    p.go(f"#/releases/{REL_SEARCH}")
+    p.one(f'[data-testid="release-{REL_SEARCH}"] .state-line', "the search release")
     # The token is revoked or replaced behind the page's back: the next
     # poll gets a 401 and the page asks for a token again.
     p.js("sessionStorage.setItem('backstop.token', 'revoked-token')")

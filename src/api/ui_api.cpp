@@ -106,8 +106,9 @@ http::Response Serve(const http::Request& req, std::string_view name) {
 }  // namespace
 
 void AddUiRoutes(http::Router& router, ApiContext&) {
-  // "/ui" and "/ui/" are one pattern (the router ignores empty segments).
-  router.Add({"GET", "/ui", {}, http::BodyPolicy::kNone,
+  // "/ui" and "/ui/" match this one pattern (the router ignores empty
+  // segments); the bare one is redirected.
+  router.Add({"GET", "/ui/", {}, http::BodyPolicy::kNone,
               [](const http::RequestContext& rc, http::Respond respond) {
                 if (rc.request.path == "/ui") {
                   // Relative links in the page resolve against /ui/, not /.

@@ -201,5 +201,6 @@ store::DbPool& App::pool() { return *impl_->pool; }
 metrics::Metrics& App::metrics() { return impl_->metrics; }
 const config::Config& App::config() const { return impl_->config; }
 evaluator::Evaluator& App::evaluator() { return impl_->evaluator; }
+std::vector<std::pair<std::string, std::string>> App::routes() const { return impl_->router.Routes(); }
 
 }  // namespace backstop::app

@@ -26,11 +26,6 @@ constexpr int kLeaseTicks = 3;
 
 Millis LeaseDuration(const config::Config& c) { return std::max(kMinLease, c.evaluation_tick * kLeaseTicks); }
 
-decision::ReleaseFacts FactsOf(const store::Release& r) {
-  return decision::ReleaseFacts{r.id, r.service, r.environment, r.version, r.previous_version,
-                                r.traffic_percent, r.shared_infrastructure, r.started_at};
-}
-
 }  // namespace
 
 Evaluator::Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, telemetry::WindowStore& windows,
@@ -157,7 +152,7 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   }
   const TimePoint now = clock_.Now();
   const decision::Decision pre =
-      decision::Decide(FactsOf(rel), *set, telemetry, decision::DecisionContext{now, mode_.load(), 0}, tracked->history);
+      decision::Decide(store::FactsOf(rel), *set, telemetry, decision::DecisionContext{now, mode_.load(), 0}, tracked->history);
   metrics_.CountEvaluation();
   for (auto c : tracker_.RecordEvaluation(release_id, pre)) metrics_.CountConflict(std::string(decision::ToString(c)));
   // While a human holds the question, evaluation goes on but decides nothing.

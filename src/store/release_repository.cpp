@@ -148,6 +148,11 @@ Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelea
   return out;
 }
 
+decision::ReleaseFacts FactsOf(const Release& r) {
+  return decision::ReleaseFacts{r.id, r.service, r.environment, r.version, r.previous_version,
+                                r.traffic_percent, r.shared_infrastructure, r.started_at};
+}
+
 bool ReleaseRepository::Transition(pqxx::work& tx, const std::string& id,
                                    std::initializer_list<domain::ReleaseStatus> allowed_from,
                                    domain::ReleaseStatus to) {

@@ -10,14 +10,6 @@
 
 namespace backstop::workflow {
 
-namespace {
-
-boost::json::value OptionalText(const std::optional<std::string>& s) {
-  return s ? boost::json::value(*s) : boost::json::value(nullptr);
-}
-
-}  // namespace
-
 Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const store::NewRelease& r,
                                                const std::string& deployed_by) {
   auto inserted = store::ReleaseRepository::Insert(tx, r, deployed_by);

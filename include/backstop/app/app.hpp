@@ -2,6 +2,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "backstop/common/result.hpp"
 #include "backstop/config/config.hpp"
@@ -40,6 +43,8 @@ class App {
   const config::Config& config() const;
   // Tests drive evaluation ticks through it instead of sleeping.
   evaluator::Evaluator& evaluator();
+  // (method, pattern) of every route served.
+  std::vector<std::pair<std::string, std::string>> routes() const;
 
  private:
   struct Impl;

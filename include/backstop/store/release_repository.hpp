@@ -11,6 +11,7 @@
 #include "backstop/common/duration.hpp"
 #include "backstop/common/result.hpp"
 #include "backstop/common/time_format.hpp"
+#include "backstop/decision/evaluate.hpp"
 #include "backstop/domain/states.hpp"
 #include "backstop/store/paging.hpp"
 
@@ -36,6 +37,9 @@ struct Release {
   TimePoint updated_at{};
   int episode = 1;
 };
+
+// What the pure decision core knows of a release.
+decision::ReleaseFacts FactsOf(const Release& r);
 
 // A validated deployment event.
 struct NewRelease {

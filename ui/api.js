@@ -40,7 +40,7 @@ export function onUnauthorized(handler) {
 export async function api(method, path, body) {
   const token = getToken();
   if (!token) {
-    unauthorizedHandler('Enter a token to continue.');
+    // Signed out while a refresh was under way: the prompt is already shown.
     throw new ApiError(401, 'unauthorized', 'no token');
   }
   const headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };

@@ -1,12 +1,14 @@
 #include "backstop/app/app.hpp"
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <stop_token>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "backstop/actions/action_outbox.hpp"
 #include "backstop/actions/outbox_worker.hpp"
 #include "backstop/api/api_context.hpp"
 #include "backstop/app/cached_authenticator.hpp"
@@ -19,6 +21,8 @@
 #include "backstop/http/router.hpp"
 #include "backstop/http/server.hpp"
 #include "backstop/metrics/metrics.hpp"
+#include "backstop/notify/notification_outbox.hpp"
+#include "backstop/store/notification_repository.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/release_repository.hpp"
 
@@ -33,6 +37,11 @@ constexpr Millis kInitialRetention = std::chrono::hours(1);
 // How often the audit chain head is exported to metrics and the log.
 constexpr auto kAuditHeadInterval = std::chrono::seconds(5);
 
+// Threads per outbox. Actions and notifications have workers of their own,
+// so a notifier timing out never delays a rollback.
+constexpr int kActionWorkers = 2;
+constexpr int kNotificationWorkers = 2;
+
 http::ServerOptions ServerOptionsFrom(const config::Config& c) {
   http::ServerOptions o;
   o.host = c.listen_host;
@@ -44,6 +53,10 @@ http::ServerOptions ServerOptionsFrom(const config::Config& c) {
   o.idle_timeout = c.http.idle_timeout;
   o.request_timeout = c.http.request_timeout;
   o.shutdown_timeout = c.http.shutdown_timeout;
+  if (c.tls) {
+    o.tls_cert_file = c.tls->cert_file;
+    o.tls_key_file = c.tls->key_file;
+  }
   return o;
 }
 
@@ -85,6 +98,11 @@ struct App::Impl {
       return store::ActionRepository::CountPending(tx);
     });
     if (pending.ok()) metrics.SetActionsPending(*pending);
+    auto notifications = pool->Run<std::int64_t>([](pqxx::connection& conn) -> Result<std::int64_t> {
+      pqxx::read_transaction tx(conn);
+      return store::NotificationRepository::CountUnfinished(tx);
+    });
+    if (notifications.ok()) metrics.SetNotificationsPending(*notifications);
   }
 
   // Loads thresholds_dir at start-up. Refuses to start only when no file is valid.
@@ -126,7 +144,8 @@ struct App::Impl {
   evaluator::Evaluator evaluator;
   api::ApiContext api;
   std::unique_ptr<http::Server> server;
-  std::unique_ptr<actions::OutboxWorker> worker;
+  std::unique_ptr<actions::OutboxWorker> worker;               // rollback actions
+  std::unique_ptr<actions::OutboxWorker> notification_worker;  // notifications
 
   std::mutex mutex;
   std::condition_variable_any cv;  // woken by the background thread's stop request
@@ -150,6 +169,7 @@ Status App::Start() {
   api::AddEscalationRoutes(im.router, im.api);
   api::AddActionRoutes(im.router, im.api);
   api::AddApprovalRoutes(im.router, im.api);
+  api::AddNotificationRoutes(im.router, im.api);
 
   if (auto s = im.LoadThresholds(); !s) return s;
 
@@ -161,8 +181,20 @@ Status App::Start() {
     if (!e) return e.error();
     executors.push_back(*e);
   }
-  im.worker = std::make_unique<actions::OutboxWorker>(*im.pool, im.registry, im.metrics, im.config,
-                                                      std::move(executors));
+  im.worker = std::make_unique<actions::OutboxWorker>(
+      *im.pool, im.config, actions::MakeActionOutbox(im.registry, im.metrics, im.config, std::move(executors)),
+      kActionWorkers);
+  // Likewise notifiers: a missing secret is a start-up error naming the entry.
+  std::map<std::string, std::shared_ptr<notify::Sender>> senders;
+  for (std::size_t i = 0; i < im.config.notifiers.size(); ++i) {
+    const auto& n = im.config.notifiers[i];
+    auto s = notify::MakeSender(n, static_cast<int>(i), im.config.ui_url, config::ProcessEnv());
+    if (!s) return s.error();
+    senders.emplace(n.name, *s);
+  }
+  im.notification_worker = std::make_unique<actions::OutboxWorker>(
+      *im.pool, im.config, notify::MakeNotificationOutbox(im.metrics, im.config, std::move(senders)),
+      kNotificationWorkers);
 
   // Listening for token revocations before the first request is served.
   im.authenticator.Start();
@@ -171,9 +203,10 @@ Status App::Start() {
   im.evaluator.Start();
   if (auto s = im.server->Start(); !s) return s;
   im.worker->Start();
+  im.notification_worker->Start();
   im.background = std::jthread([&im](std::stop_token stop) { im.BackgroundLoop(stop); });
-  spdlog::info("backstop {} serving on http://{}:{} (instance {})", BACKSTOP_VERSION,
-               im.config.listen_host, im.server->port(), im.config.instance_id);
+  spdlog::info("backstop {} serving on {}://{}:{} (instance {})", BACKSTOP_VERSION,
+               im.config.tls ? "https" : "http", im.config.listen_host, im.server->port(), im.config.instance_id);
   return Ok();
 }
 
@@ -185,6 +218,7 @@ void App::Stop() {
   im.authenticator.Stop();
   im.evaluator.Stop();
   if (im.worker) im.worker->Stop();
+  if (im.notification_worker) im.notification_worker->Stop();
   if (im.background.joinable()) {
     im.background.request_stop();
     im.background.join();

@@ -42,7 +42,7 @@ Evaluator::Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, tele
       config_(config),
       clock_(clock),
       lease_(pool, config.instance_id + ":" + RandomHex(4), LeaseDuration(config)),
-      verifier_(pool, registry, windows, metrics, lease_, clock),
+      verifier_(pool, registry, windows, metrics, lease_, clock, config_.notifiers),
       scheduler_(config.evaluation_tick, [this] { EvaluateDirty(); }, [this] { TickNow(); }) {}
 
 Evaluator::~Evaluator() { Stop(); }
@@ -113,10 +113,10 @@ void Evaluator::Reload() {
     std::set<std::string> pending;
   };
   const SteadyTime read_started = std::chrono::steady_clock::now();
-  auto loaded = pool_.Run<Loaded>([](pqxx::connection& conn) -> Result<Loaded> {
+  auto loaded = pool_.Run<Loaded>([this](pqxx::connection& conn) -> Result<Loaded> {
     {
       pqxx::work tx(conn);
-      workflow::ExpireDueEscalations(tx);
+      workflow::ExpireDueEscalations(tx, config_.notifiers);
       tx.commit();
     }
     pqxx::read_transaction tx(conn);
@@ -172,7 +172,7 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   auto committed = pool_.Run<workflow::CommittedDecision>(
       [&](pqxx::connection& conn) -> Result<workflow::CommittedDecision> {
         pqxx::work tx(conn);
-        const workflow::CommittedDecision c = workflow::CommitDecision(tx, fence, input);
+        const workflow::CommittedDecision c = workflow::CommitDecision(tx, fence, config_.notifiers, input);
         tx.commit();
         return c;
       });

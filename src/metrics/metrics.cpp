@@ -125,7 +125,16 @@ Metrics::Metrics(const std::string& version)
                            .Name("backstop_actions_pending")
                            .Help("Actions pending or running")
                            .Register(*registry_)
-                           .Add({})) {
+                           .Add({})),
+      notifications_(prometheus::BuildCounter()
+                         .Name("backstop_notifications_total")
+                         .Help("Notification attempts by notifier, event and result (succeeded, retry, failed)")
+                         .Register(*registry_)),
+      notifications_pending_(prometheus::BuildGauge()
+                                 .Name("backstop_notifications_pending")
+                                 .Help("Notifications pending or running")
+                                 .Register(*registry_)
+                                 .Add({})) {
   // Series with a known, small label set start at zero, so dashboards and
   // alerts see them before the first event.
   for (const char* r : {"accepted", "rejected", "series_limit"}) samples_.Add({{"result", r}});
@@ -204,6 +213,10 @@ void Metrics::CountRollback(const std::string& decided_by, const std::string& re
 
 void Metrics::CountActionAttempt(const std::string& executor, const std::string& result) {
   action_attempts_.Add({{"executor", executor}, {"result", result}}).Increment();
+}
+
+void Metrics::CountNotification(const std::string& notifier, const std::string& event, const std::string& result) {
+  notifications_.Add({{"notifier", notifier}, {"event", event}, {"result", result}}).Increment();
 }
 
 void Metrics::CountConflict(const std::string& kind) { conflicts_.Add({{"kind", kind}}).Increment(); }

@@ -7,6 +7,7 @@
 
 #include "backstop/store/escalation_repository.hpp"
 #include "backstop/workflow/audit_record.hpp"
+#include "backstop/workflow/notifications.hpp"
 
 namespace backstop::workflow {
 
@@ -18,8 +19,8 @@ boost::json::value OptionalText(const std::optional<std::string>& s) {
 
 }  // namespace
 
-Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const store::NewRelease& r,
-                                               const std::string& deployed_by) {
+Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const config::Notifiers& notifiers,
+                                               const store::NewRelease& r, const std::string& deployed_by) {
   auto inserted = store::ReleaseRepository::Insert(tx, r, deployed_by);
   if (!inserted || !inserted->created) return inserted;
   store::RegisterOutcome out = std::move(inserted).value();
@@ -33,6 +34,7 @@ Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const store::NewR
     for (const auto& esc : escalations) {
       Record(tx, deployed_by, audit::AuditKind::kEscalationSuperseded, old_id,
              {{"escalation_id", esc}, {"superseded_by", r.id}});
+      Notify(tx, notifiers, domain::NotificationEvent::kEscalationSuperseded, {old_id, esc, std::nullopt});
     }
   }
   Record(tx, deployed_by, audit::AuditKind::kReleaseRegistered, r.id,

@@ -70,5 +70,6 @@ void AddTelemetryRoutes(http::Router& router, ApiContext& ctx);
 void AddEscalationRoutes(http::Router& router, ApiContext& ctx);
 void AddActionRoutes(http::Router& router, ApiContext& ctx);
 void AddApprovalRoutes(http::Router& router, ApiContext& ctx);
+void AddNotificationRoutes(http::Router& router, ApiContext& ctx);
 
 }  // namespace backstop::api

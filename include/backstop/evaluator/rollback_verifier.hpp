@@ -4,6 +4,7 @@
 #include <string>
 
 #include "backstop/common/db_clock.hpp"
+#include "backstop/config/config.hpp"
 #include "backstop/evaluator/evaluator_lease.hpp"
 #include "backstop/policy/policy_registry.hpp"
 #include "backstop/store/db_pool.hpp"
@@ -23,7 +24,8 @@ namespace backstop::evaluator {
 class RollbackVerifier {
  public:
   RollbackVerifier(store::DbPool& pool, policy::PolicyRegistry& registry, telemetry::WindowStore& windows,
-                   metrics::Metrics& metrics, const EvaluatorLease& lease, const DbClock& clock);
+                   metrics::Metrics& metrics, const EvaluatorLease& lease, const DbClock& clock,
+                   const config::Notifiers& notifiers);
 
   void RunOnce();
 
@@ -34,6 +36,7 @@ class RollbackVerifier {
   metrics::Metrics& metrics_;
   const EvaluatorLease& lease_;
   const DbClock& clock_;
+  const config::Notifiers& notifiers_;
   std::map<std::string, TimePoint> breach_since_;  // releases whose restored version breaches, since when
 };
 

@@ -58,6 +58,10 @@ class Metrics {
   void CountStaleCompletion() { stale_completions_.Increment(); }
   void SetActionsPending(std::int64_t n) { actions_pending_.Set(static_cast<double>(n)); }
 
+  // Notifications (notifier names come from the config: bounded).
+  void CountNotification(const std::string& notifier, const std::string& event, const std::string& result);
+  void SetNotificationsPending(std::int64_t n) { notifications_pending_.Set(static_cast<double>(n)); }
+
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& http_requests_;
@@ -85,6 +89,8 @@ class Metrics {
   prometheus::Histogram& action_duration_;
   prometheus::Counter& stale_completions_;
   prometheus::Gauge& actions_pending_;
+  prometheus::Family<prometheus::Counter>& notifications_;
+  prometheus::Gauge& notifications_pending_;
 
   std::mutex audit_head_mutex_;
   prometheus::Gauge* audit_head_hash_ = nullptr;

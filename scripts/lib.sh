@@ -14,7 +14,10 @@ BACKSTOP_PACKAGES=(
   libgtest-dev libssl-dev openssl
   postgresql-15 postgresql-client-15
   curl python3
+  prometheus
 )
+# Integration tests start their own Prometheus (a real one, on a free
+# loopback port with temp storage); the package only provides the binary.
 
 # ccache needs a writable cache folder even where HOME is unset (CI).
 export CCACHE_DIR="${CCACHE_DIR:-${HOME:-/tmp}/.ccache}"
@@ -41,8 +44,25 @@ install_packages() {
   # our own clusters, so keep the packaged one from being created.
   $sudo mkdir -p /etc/postgresql-common/createcluster.d
   echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/backstop.conf >/dev/null
+  # Nor may the prometheus package start a system Prometheus (its postinst
+  # asks invoke-rc.d): a policy-rc.d that refuses every start, for the
+  # duration of the install only, unless one is already there.
+  local policy=/usr/sbin/policy-rc.d own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    own_policy=1
+  fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  if [ -n "$own_policy" ]; then $sudo rm -f "$policy"; fi
+  [ "$rc" -eq 0 ] || return "$rc"
+  # Where systemd runs, the unit is still enabled for the next boot: the
+  # tests never use a system Prometheus, so switch it off if we installed it.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 }
 
 # build_backstop BUILD_TYPE [extra cmake args...]

@@ -3,6 +3,7 @@
 
 #include "backstop/api/api_context.hpp"
 #include "backstop/api/json_codec.hpp"
+#include "backstop/api/openapi.hpp"
 #include "backstop/evaluator/evaluator.hpp"
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/store/db_probe.hpp"
@@ -57,6 +58,11 @@ void AddSystemRoutes(http::Router& router, ApiContext& ctx) {
                 r.content_type = "text/plain; version=0.0.4; charset=utf-8";
                 r.body = ctx.metrics.Serialize();
                 respond(std::move(r));
+              }});
+
+  router.Add({"GET", "/openapi.json", {}, http::BodyPolicy::kNone,
+              [](const http::RequestContext&, http::Respond respond) {
+                respond(http::JsonResponse(200, std::string(OpenApiDocument())));
               }});
 }
 

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backstop/actions/action_outbox.hpp"
+#include "backstop/actions/delivery.hpp"
 #include "backstop/actions/outbox_worker.hpp"
 #include "backstop/api/api_context.hpp"
 #include "backstop/app/cached_authenticator.hpp"
@@ -18,11 +19,13 @@
 #include "backstop/evaluator/evaluator.hpp"
 #include "backstop/telemetry/window_store.hpp"
 #include "backstop/audit/audit_repository.hpp"
+#include "backstop/http/client.hpp"
 #include "backstop/http/router.hpp"
 #include "backstop/http/server.hpp"
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/notify/notification_outbox.hpp"
 #include "backstop/store/notification_repository.hpp"
+#include "backstop/pull/telemetry_puller.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/release_repository.hpp"
 
@@ -72,7 +75,7 @@ struct App::Impl {
         windows(config.limits.max_series, kInitialRetention),
         evaluator(*pool, registry, windows, metrics, config, clock),
         api{*pool, metrics, config, registry, windows, evaluator, clock,
-            [this] { return server && server->draining(); }} {}
+            [this] { return server && server->draining(); }, authenticator, {}} {}
 
   void ExportAuditHead() {
     auto head = pool->Run<audit::AuditHead>([](pqxx::connection& conn) -> Result<audit::AuditHead> {
@@ -122,6 +125,34 @@ struct App::Impl {
     return Ok();
   }
 
+  // The GitHub webhook secret: a configured secret_env whose variable is
+  // unset or empty is a start-up error, like a webhook executor's.
+  Status LoadIntegrationSecrets() {
+    const std::string& name = config.integrations.github.secret_env;
+    if (name.empty()) return Ok();
+    const auto secret = config::ProcessEnv()(name);
+    if (!secret || secret->empty()) {
+      return Error::InvalidInput("integrations.github.secret_env: environment variable " + name + " is not set");
+    }
+    api.github_secret = *secret;
+    return Ok();
+  }
+
+  // A default release class that is not loaded refuses every event relying
+  // on it (400 naming the key); say so once at start-up.
+  void WarnAboutIntegrationDefaults() const {
+    const auto& i = config.integrations;
+    for (const auto& [key, cls] :
+         {std::pair<const char*, const std::optional<std::string>*>{"integrations.flagger.default_release_class",
+                                                                    &i.flagger.default_release_class},
+          {"integrations.cdevents.default_release_class", &i.cdevents.default_release_class},
+          {"integrations.github.default_release_class", &i.github.default_release_class}}) {
+      if (*cls && !registry.Newest(**cls)) {
+        spdlog::warn("{}: release class {} is not loaded; events relying on it are refused", key, **cls);
+      }
+    }
+  }
+
   void BackgroundLoop(std::stop_token stop) {
     std::unique_lock lock(mutex);
     while (!stop.stop_requested()) {
@@ -146,6 +177,7 @@ struct App::Impl {
   std::unique_ptr<http::Server> server;
   std::unique_ptr<actions::OutboxWorker> worker;               // rollback actions
   std::unique_ptr<actions::OutboxWorker> notification_worker;  // notifications
+  std::unique_ptr<pull::TelemetryPuller> puller;
 
   std::mutex mutex;
   std::condition_variable_any cv;  // woken by the background thread's stop request
@@ -170,8 +202,14 @@ Status App::Start() {
   api::AddActionRoutes(im.router, im.api);
   api::AddApprovalRoutes(im.router, im.api);
   api::AddNotificationRoutes(im.router, im.api);
+  api::AddArgoRolloutsRoutes(im.router, im.api);
+  api::AddFlaggerRoutes(im.router, im.api);
+  api::AddCdeventsRoutes(im.router, im.api);
+  api::AddGithubRoutes(im.router, im.api);
 
+  if (auto s = im.LoadIntegrationSecrets(); !s) return s;
   if (auto s = im.LoadThresholds(); !s) return s;
+  im.WarnAboutIntegrationDefaults();
 
   // Executors are built before serving: a webhook without its secret is a
   // start-up error, not a surprise at the first rollback.
@@ -184,6 +222,22 @@ Status App::Start() {
   im.worker = std::make_unique<actions::OutboxWorker>(
       *im.pool, im.config, actions::MakeActionOutbox(im.registry, im.metrics, im.config, std::move(executors)),
       kActionWorkers);
+  // Telemetry sources over https: a CA file that cannot be loaded is a
+  // start-up error naming the key; plain http to another host is a warning.
+  for (std::size_t i = 0; i < im.config.telemetry_sources.size(); ++i) {
+    const auto& source = im.config.telemetry_sources[i];
+    const auto url = actions::ParseHttpUrl(source.url);
+    if (!url) continue;
+    if (url->https) {
+      auto tls = http::TlsClientContext::Create(source.ca_file);
+      if (!tls) {
+        return Error::InvalidInput("telemetry_sources[" + std::to_string(i) + "].ca_file: " + tls.error().message);
+      }
+    } else if (!actions::IsLoopbackHost(url->host)) {
+      spdlog::warn("telemetry_sources[{}].url is plain http:// to {}: queries and answers travel unencrypted", i,
+                   url->host);
+    }
+  }
   // Likewise notifiers: a missing secret is a start-up error naming the entry.
   std::map<std::string, std::shared_ptr<notify::Sender>> senders;
   for (std::size_t i = 0; i < im.config.notifiers.size(); ++i) {
@@ -204,6 +258,13 @@ Status App::Start() {
   if (auto s = im.server->Start(); !s) return s;
   im.worker->Start();
   im.notification_worker->Start();
+  // Pulls feed the evaluator's windows and run only while it holds the lease.
+  im.puller = std::make_unique<pull::TelemetryPuller>(
+      im.config.telemetry_sources, im.windows, im.metrics,
+      pull::PullHooks{[&im] { return im.evaluator.active(); }, [&im] { return im.evaluator.PullTargets(); },
+                      [&im](const auto& touched, auto arrival) { im.evaluator.NotifyTelemetry(touched, arrival); },
+                      [&im] { return im.clock.Now(); }});
+  im.puller->Start();
   im.background = std::jthread([&im](std::stop_token stop) { im.BackgroundLoop(stop); });
   spdlog::info("backstop {} serving on {}://{}:{} (instance {})", BACKSTOP_VERSION,
                im.config.tls ? "https" : "http", im.config.listen_host, im.server->port(), im.config.instance_id);
@@ -216,6 +277,7 @@ void App::Stop() {
   im.stopped = true;
   if (im.server) im.server->Shutdown();
   im.authenticator.Stop();
+  if (im.puller) im.puller->Stop();  // it feeds the evaluator: stopped first
   im.evaluator.Stop();
   if (im.worker) im.worker->Stop();
   if (im.notification_worker) im.notification_worker->Stop();
@@ -234,5 +296,7 @@ store::DbPool& App::pool() { return *impl_->pool; }
 metrics::Metrics& App::metrics() { return impl_->metrics; }
 const config::Config& App::config() const { return impl_->config; }
 evaluator::Evaluator& App::evaluator() { return impl_->evaluator; }
+pull::TelemetryPuller* App::puller() { return impl_->puller.get(); }
+std::vector<std::pair<std::string, std::string>> App::routes() const { return impl_->router.Routes(); }
 
 }  // namespace backstop::app

@@ -23,7 +23,7 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   backstop serve --config FILE [--no-migrate]
   backstop migrate --config FILE
-  backstop thresholds validate DIR
+  backstop thresholds validate DIR [--config FILE]
   backstop token create --config FILE --name NAME --role ROLE
   backstop token revoke --config FILE --name NAME
   backstop queue|releases|mode|audit ...   (over REST; `backstop queue --help`)
@@ -228,6 +228,32 @@ int Token(const std::vector<std::string>& args) {
   }
 }
 
+// `thresholds validate DIR [--config FILE]`: with a config, queries must
+// name its telemetry sources. The config file is read alone (no environment:
+// validation needs no secrets and no database).
+int Thresholds(const std::vector<std::string>& args) {
+  if (args.size() < 3 || args[1] != "validate" || args[2].starts_with("--")) {
+    std::cerr << kUsage;
+    return kExitUsage;
+  }
+  const Flags flags = ParseFlags(args, 3, {"--config"}, {});
+  if (!flags.error.empty()) {
+    std::cerr << "error: " << flags.error << "\n" << kUsage;
+    return kExitUsage;
+  }
+  std::optional<std::vector<std::string>> sources;
+  if (const auto path = flags.Get("--config")) {
+    auto config = config::LoadConfigFile(*path, nullptr);
+    if (!config.ok()) {
+      std::cerr << "error: " << config.error().message << "\n";
+      return kExitFailure;
+    }
+    sources.emplace();
+    for (const auto& source : config->telemetry_sources) sources->push_back(source.name);
+  }
+  return ValidateThresholdsCommand(args[2], std::cout, std::cerr, sources);
+}
+
 }  // namespace
 
 int Run(const std::vector<std::string>& args) {
@@ -240,13 +266,7 @@ int Run(const std::vector<std::string>& args) {
   if (command == "migrate") return Migrate(args);
   if (command == "token") return Token(args);
   if (IsRestCommand(command)) return RunRestCommand(args, config::ProcessEnv(), std::cout, std::cerr);
-  if (command == "thresholds") {
-    if (args.size() != 3 || args[1] != "validate") {
-      std::cerr << kUsage;
-      return kExitUsage;
-    }
-    return ValidateThresholdsCommand(args[2], std::cout, std::cerr);
-  }
+  if (command == "thresholds") return Thresholds(args);
   if (command == "--help" || command == "help" || command == "-h") {
     std::cout << kUsage;
     return kExitOk;

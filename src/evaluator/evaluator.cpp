@@ -11,6 +11,7 @@
 #include "backstop/store/row_helpers.hpp"
 #include "backstop/workflow/decision_commit.hpp"
 #include "backstop/workflow/escalations.hpp"
+#include "backstop/workflow/gate_flow.hpp"
 #include "backstop/workflow/policy_sync.hpp"
 
 namespace backstop::evaluator {
@@ -25,11 +26,6 @@ constexpr Millis kMinLease = std::chrono::seconds(2);
 constexpr int kLeaseTicks = 3;
 
 Millis LeaseDuration(const config::Config& c) { return std::max(kMinLease, c.evaluation_tick * kLeaseTicks); }
-
-decision::ReleaseFacts FactsOf(const store::Release& r) {
-  return decision::ReleaseFacts{r.id, r.service, r.environment, r.version, r.previous_version,
-                                r.traffic_percent, r.shared_infrastructure, r.started_at};
-}
 
 }  // namespace
 
@@ -66,6 +62,17 @@ void Evaluator::NotifyRelease(const store::Release& release) { tracker_.Upsert(r
 
 std::optional<decision::Evaluation> Evaluator::LatestEvaluation(const std::string& release_id) const {
   return tracker_.Latest(release_id);
+}
+
+std::vector<pull::PullRelease> Evaluator::PullTargets() const {
+  std::vector<pull::PullRelease> out = verifier_.Verifying();
+  for (store::Release& r : tracker_.Releases()) {
+    auto set = registry_.Find(r.release_class, r.thresholds_version);
+    if (!set) continue;  // evaluation reloads the registry and logs it
+    out.push_back({std::move(r.service), std::move(r.environment), std::move(r.version),
+                   std::move(r.previous_version), std::move(set)});
+  }
+  return out;
 }
 
 void Evaluator::EvaluateDirty() {
@@ -111,6 +118,7 @@ void Evaluator::Reload() {
   struct Loaded {
     std::vector<store::Release> releases;
     std::set<std::string> pending;
+    std::vector<workflow::FailedGateAction> gate_timeouts;
   };
   const SteadyTime read_started = std::chrono::steady_clock::now();
   auto loaded = pool_.Run<Loaded>([this](pqxx::connection& conn) -> Result<Loaded> {
@@ -119,12 +127,30 @@ void Evaluator::Reload() {
       workflow::ExpireDueEscalations(tx, config_.notifiers);
       tx.commit();
     }
+    // Gate actions nobody picked up in time fail here (each in its own
+    // transaction) and open their rollback.failed escalations. A failing
+    // sweep must not stop the reload: it is tried again next tick.
+    std::vector<workflow::FailedGateAction> timeouts;
+    try {
+      timeouts = workflow::FailOverdueGateActions(conn, config_, registry_, config_.instance_id);
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      spdlog::error("evaluator: gate action timeout sweep failed: {}", e.what());
+    }
     pqxx::read_transaction tx(conn);
-    return Loaded{store::ReleaseRepository::ListEvaluable(tx), store::EscalationRepository::PendingReleaseIds(tx)};
+    return Loaded{store::ReleaseRepository::ListEvaluable(tx), store::EscalationRepository::PendingReleaseIds(tx),
+                  std::move(timeouts)};
   });
   if (!loaded.ok()) {
     spdlog::warn("evaluator: cannot reload releases: {}", loaded.error().message);
     return;
+  }
+  for (const auto& t : loaded->gate_timeouts) {
+    metrics_.CountGateTimeout();
+    metrics_.CountActionAttempt("gate", "failed");
+    metrics_.CountRollback(t.decided_by, "failed");
+    spdlog::warn("executor: gate action {} of release {} failed: {}", t.action_id, t.release_id, t.error);
   }
   metrics_.SetEscalationsPending(static_cast<std::int64_t>(loaded->pending.size()));
   tracker_.Sync(loaded->releases, loaded->pending, read_started);
@@ -157,7 +183,7 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   }
   const TimePoint now = clock_.Now();
   const decision::Decision pre =
-      decision::Decide(FactsOf(rel), *set, telemetry, decision::DecisionContext{now, mode_.load(), 0}, tracked->history);
+      decision::Decide(store::FactsOf(rel), *set, telemetry, decision::DecisionContext{now, mode_.load(), 0}, tracked->history);
   metrics_.CountEvaluation();
   for (auto c : tracker_.RecordEvaluation(release_id, pre)) metrics_.CountConflict(std::string(decision::ToString(c)));
   // While a human holds the question, evaluation goes on but decides nothing.

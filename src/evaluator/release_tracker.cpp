@@ -143,6 +143,14 @@ std::vector<std::pair<std::string, SteadyTime>> ReleaseTracker::All() const {
   return out;
 }
 
+std::vector<store::Release> ReleaseTracker::Releases() const {
+  std::lock_guard lock(mutex_);
+  std::vector<store::Release> out;
+  out.reserve(active_.size());
+  for (const auto& [id, t] : active_) out.push_back(t.release);
+  return out;
+}
+
 void ReleaseTracker::ForgetLocked(const std::string& id) {
   auto it = active_.find(id);
   if (it == active_.end()) return;

@@ -69,6 +69,12 @@ void Router::Add(RouteSpec spec, std::optional<std::chrono::milliseconds> timeou
   routes_.push_back(std::move(r));
 }
 
+std::vector<std::pair<std::string, std::string>> Router::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : routes_) out.emplace_back(r.spec.method, r.spec.pattern);
+  return out;
+}
+
 Router::Match Router::Find(const std::string& method, const std::string& path) const {
   const auto segs = Split(path);
   Match match;

@@ -32,6 +32,21 @@ constexpr const char* kCountPending = "SELECT count(*) FROM actions WHERE state 
 constexpr const char* kClaimed =
     "SELECT id, release_id, service, environment, release_class, from_version, to_version, decided_by, "
     "approvers::text, reasons::text, attempts, action_type FROM actions WHERE id = $1";
+// A gate action is claimed by whoever hands it out (or times it out) and
+// completed in the same transaction, so its lease is never seen by others;
+// it is taken anyway so CompleteAttempt's fence applies unchanged.
+constexpr const char* kClaimGate =
+    "UPDATE actions a SET state = 'running', lease_owner = $2, "
+    "lease_expires_at = now() + $3 * interval '1 millisecond', attempts = a.attempts + 1, updated_at = now() "
+    "WHERE a.id = $1 AND a.state = 'pending' AND a.executor = 'gate' "
+    "RETURNING a.id, a.release_id, a.service, a.environment, a.release_class, a.from_version, a.to_version, "
+    "a.decided_by, a.approvers::text, a.reasons::text, a.attempts, a.action_type";
+constexpr const char* kFindPendingGate =
+    "SELECT id FROM actions WHERE release_id = $1 AND state = 'pending' AND executor = 'gate' "
+    "ORDER BY created_at, seq LIMIT 1";
+constexpr const char* kListPendingGate =
+    "SELECT id, release_id, service, (extract(epoch FROM now() - created_at) * 1000)::bigint FROM actions "
+    "WHERE state = 'pending' AND executor = 'gate' ORDER BY created_at, seq";
 constexpr const char* kAttemptStarted =
     "INSERT INTO action_attempts (action_id, attempt, worker) VALUES ($1, $2, $3) "
     "ON CONFLICT (action_id, attempt) DO NOTHING";
@@ -104,12 +119,11 @@ std::int64_t ActionRepository::CountPending(pqxx::transaction_base& tx) {
   return tx.exec1(kCountPending)[0].as<std::int64_t>();
 }
 
-std::optional<ClaimedAction> ActionRepository::ClaimNext(pqxx::work& tx, const std::string& worker, Millis lease) {
-  auto claim = Outbox::ClaimNext(tx, OutboxKind::kActions, worker, lease);
-  if (!claim) return std::nullopt;
-  const pqxx::row row = tx.exec_params1(kClaimed, claim->id);
+namespace {
+
+// The claimed row: kClaimed's columns, or kClaimGate's RETURNING (the same).
+ClaimedAction FromClaimRow(const pqxx::row& row) {
   ClaimedAction c;
-  c.claim = *claim;
   c.request.action_id = row[0].as<std::string>();
   c.request.release_id = row[1].as<std::string>();
   c.request.service = row[2].as<std::string>();
@@ -122,7 +136,39 @@ std::optional<ClaimedAction> ActionRepository::ClaimNext(pqxx::work& tx, const s
   c.request.reasons = StringsFromJson(row[9].as<std::string>());
   c.request.attempt = row[10].as<int>();
   c.action_type = decision::ParseProposedActionType(row[11].as<std::string>()).value_or(decision::ProposedActionType::kRollback);
+  c.claim = OutboxClaim{c.request.action_id, c.request.attempt};
   return c;
+}
+
+}  // namespace
+
+std::optional<ClaimedAction> ActionRepository::ClaimNext(pqxx::work& tx, const std::string& worker, Millis lease) {
+  auto claim = Outbox::ClaimNext(tx, OutboxKind::kActions, worker, lease);
+  if (!claim) return std::nullopt;
+  return FromClaimRow(tx.exec_params1(kClaimed, claim->id));
+}
+
+std::optional<ClaimedAction> ActionRepository::ClaimGate(pqxx::work& tx, const std::string& action_id,
+                                                         const std::string& claimant, Millis lease) {
+  const pqxx::result r = tx.exec_params(kClaimGate, action_id, claimant, static_cast<std::int64_t>(lease.count()));
+  if (r.empty()) return std::nullopt;
+  return FromClaimRow(r[0]);
+}
+
+std::optional<std::string> ActionRepository::FindPendingGate(pqxx::transaction_base& tx,
+                                                             const std::string& release_id) {
+  const pqxx::result r = tx.exec_params(kFindPendingGate, release_id);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
+std::vector<PendingGateAction> ActionRepository::ListPendingGate(pqxx::transaction_base& tx) {
+  std::vector<PendingGateAction> out;
+  for (const auto& row : tx.exec(kListPendingGate)) {
+    out.push_back(PendingGateAction{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                                    Millis(row[3].as<std::int64_t>())});
+  }
+  return out;
 }
 
 void ActionRepository::RecordAttemptStarted(pqxx::work& tx, const std::string& action_id, int attempt,

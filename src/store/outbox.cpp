@@ -41,10 +41,14 @@ OutboxSql Build(const std::string& table, const std::string& channel, const std:
 }
 
 const OutboxSql& SqlFor(OutboxKind kind) {
-  // freeze stops automatic actions only; rollbacks approved by humans still execute.
+  // Gate actions wait for a gate answer (ActionRepository::ClaimGate), never
+  // for a worker; freeze stops automatic actions only, rollbacks approved by
+  // humans still execute.
   static const OutboxSql actions =
       Build("actions", "backstop_actions",
-            "NOT (c.decided_by = 'auto' AND (SELECT mode FROM controller_mode) = 'freeze')", "executor = $7");
+            "c.executor IS DISTINCT FROM 'gate' "
+            "AND NOT (c.decided_by = 'auto' AND (SELECT mode FROM controller_mode) = 'freeze')",
+            "executor = $7");
   // A notifier is told about one release in order: a row waits while an
   // earlier one of its ordering_key (notifier/release) is unfinished.
   static const OutboxSql notifications =

@@ -164,6 +164,41 @@ TEST(CliTest, ThresholdsValidateNeedsNoDatabaseAndNamesFileFieldAndReason) {
   EXPECT_EQ(r.err.find("good.yaml"), std::string::npos) << r.err;
 }
 
+TEST(CliTest, ThresholdsValidateWithConfigNamesAQueryForAnUnknownSource) {
+  // The config's header secret is not set: validation reads the file alone.
+  ConfigFile cfg("postgresql://nobody@127.0.0.1:1/none",
+                 "telemetry_sources:\n  - name: prom-main\n    type: prometheus\n    url: http://127.0.0.1:9090\n"
+                 "    headers_env: {Authorization: BACKSTOP_TEST_UNSET_PROM_AUTH}\n");
+  ThresholdDir dir;
+  dir.Write("good.yaml", ThresholdYaml("good", 1) + "    queries:\n      prom-main: job:http_5xx_ratio:rate1m\n");
+  dir.Write("typo.yaml", ThresholdYaml("typo", 1) + "    queries:\n      prom-mian: job:http_5xx_ratio:rate1m\n");
+  auto r = Backstop({"thresholds", "validate", dir.path(), "--config", cfg.path()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err,
+            "typo.yaml: signals[0].queries.prom-mian: unknown telemetry source \"prom-mian\" (configured: "
+            "prom-main)\n");
+  EXPECT_EQ(r.out, "1 of 2 files valid\n");
+  // Without --config the same files are valid.
+  EXPECT_EQ(Backstop({"thresholds", "validate", dir.path()}).exit_code, 0);
+  // A config that is not valid is an error naming it.
+  auto bad = Backstop({"thresholds", "validate", dir.path(), "--config", cfg.dir() + "/missing.yaml"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("missing.yaml"), std::string::npos) << bad.err;
+}
+
+TEST(CliTest, ServeRefusesToStartWhenATelemetrySourceHeaderVariableIsUnset) {
+  TestDatabase db;
+  ConfigFile cfg(db.url(),
+                 "telemetry_sources:\n  - name: prom-main\n    type: prometheus\n    url: http://127.0.0.1:9090\n"
+                 "    headers_env: {Authorization: BACKSTOP_TEST_UNSET_PROM_AUTH}\n");
+  auto r = Backstop({"serve", "--config", cfg.path()});
+  EXPECT_GT(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("telemetry_sources[0].headers_env.Authorization: environment variable "
+                       "BACKSTOP_TEST_UNSET_PROM_AUTH is not set"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(CliTest, ServeShutsDownGracefullyOnSigterm) {
   TestDatabase db;
   ConfigFile cfg(db.url());

@@ -20,7 +20,9 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
-// A background child process, killed on destruction if still running.
+// A background child process, killed on destruction if still running, and
+// by the kernel if the test process dies first (PR_SET_PDEATHSIG). Create
+// it on the test's thread: the death signal follows the thread that forked.
 class ChildProcess {
  public:
   ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,

@@ -2,6 +2,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "backstop/common/result.hpp"
 #include "backstop/config/config.hpp"
@@ -14,6 +17,9 @@ class Metrics;
 }
 namespace backstop::evaluator {
 class Evaluator;
+}
+namespace backstop::pull {
+class TelemetryPuller;
 }
 
 namespace backstop::app {
@@ -40,6 +46,10 @@ class App {
   const config::Config& config() const;
   // Tests drive evaluation ticks through it instead of sleeping.
   evaluator::Evaluator& evaluator();
+  // The telemetry puller (null before Start); tests and benchmarks pull through it.
+  pull::TelemetryPuller* puller();
+  // (method, pattern) of every route served.
+  std::vector<std::pair<std::string, std::string>> routes() const;
 
  private:
   struct Impl;

@@ -14,7 +14,18 @@ namespace backstop {
 // updated_at, which the database stamps. Thread-safe.
 class DbClock {
  public:
-  TimePoint Now() const { return NowMicros() + std::chrono::microseconds(offset_us_.load()); }
+  // Never steps back by less than kMaxHeldStep: each re-measurement of the
+  // offset jitters by a fraction of a round trip, and a sample stamped just
+  // before one must not land in the future of the next evaluation (it would
+  // be skipped until then). A larger step back is a real correction and is taken.
+  TimePoint Now() const {
+    const std::int64_t t = (NowMicros() + std::chrono::microseconds(offset_us_.load())).time_since_epoch().count();
+    std::int64_t last = last_us_.load();
+    while (true) {
+      if (t < last && last - t < kMaxHeldStep.count()) return TimePoint(std::chrono::microseconds(last));
+      if (last_us_.compare_exchange_weak(last, t)) return TimePoint(std::chrono::microseconds(t));
+    }
+  }
 
   // One measurement: the database said `db_now` between local `before` and
   // `after`; the midpoint stands for the moment it was read.
@@ -26,7 +37,9 @@ class DbClock {
   std::int64_t offset_us() const { return offset_us_.load(); }
 
  private:
+  static constexpr std::chrono::microseconds kMaxHeldStep = std::chrono::seconds(1);
   std::atomic<std::int64_t> offset_us_{0};
+  mutable std::atomic<std::int64_t> last_us_{0};  // the latest time Now() returned
 };
 
 }  // namespace backstop

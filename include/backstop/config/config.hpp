@@ -4,6 +4,7 @@
 #include <optional>
 #include <string_view>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backstop/common/duration.hpp"
@@ -17,11 +18,15 @@ enum class ExecutorType {
   kWebhook,  // webhook: a signed POST to `url`
   kCommand,  // command: runs `argv` (no shell)
   kLog,      // log: records only, for local runs
+  kGate,     // gate: waits to be handed out to Argo Rollouts or Flagger by a gate
+             //   answer (INTEGRATIONS.md §2); never run by the outbox worker
 };
 std::string_view ToString(ExecutorType t);
 std::optional<ExecutorType> ParseExecutorType(std::string_view text);
 
 // One executor rule; the first rule whose `match` glob matches the service wins.
+// For a gate executor `timeout` is how long an action waits to be handed
+// out before it fails (default 10m when the key is absent).
 struct ExecutorConfig {
   std::string match = "*";
   ExecutorType type = ExecutorType::kLog;
@@ -70,6 +75,67 @@ struct TlsConfig {
   std::string key_file;   // PEM private key (absolute after loading)
 };
 
+// The kind of metrics store a telemetry source is; the wire string is the
+// config's `type`.
+enum class TelemetrySourceType {
+  kPrometheus,  // prometheus: the Prometheus HTTP API (Thanos, Mimir, VictoriaMetrics speak it too)
+};
+std::string_view ToString(TelemetrySourceType t);
+std::optional<TelemetrySourceType> ParseTelemetrySourceType(std::string_view text);
+
+// Which result labels of a pulled series name the release's service,
+// environment and version (INTEGRATIONS §1). Each defaults to its own name.
+struct SourceLabels {
+  std::string service = "service";
+  std::string environment = "environment";
+  std::string version = "version";
+
+  bool operator==(const SourceLabels&) const = default;
+};
+
+// One metrics store Backstop pulls signals from. `name` is the `source` of
+// every sample pulled from it (never `default`, the source of pushed samples
+// without one).
+struct TelemetrySourceConfig {
+  std::string name;
+  TelemetrySourceType type = TelemetrySourceType::kPrometheus;
+  std::string url;                     // http(s)://host[:port][/prefix]; the API is under prefix/api/v1
+  std::string ca_file;                 // https: CA certificates (absolute after loading); empty = system store
+  Millis interval = Millis(10000);     // one pull per (source, signal) per interval
+  Millis timeout = Millis(5000);       // per query; also sent as the query's `timeout`
+  int max_concurrency = 4;             // queries of this source in flight at once
+  // Header name -> name of the environment variable holding its value.
+  std::vector<std::pair<std::string, std::string>> headers_env;
+  // Header name -> value, read from the environment when the config was
+  // loaded with an environment (empty for `thresholds validate --config`).
+  std::vector<std::pair<std::string, std::string>> headers;
+  SourceLabels labels;
+};
+
+// The default gate timeout when a gate executor leaves `timeout` out.
+inline constexpr Millis kDefaultGateTimeout = std::chrono::minutes(10);
+
+// Deploy events and gate calls from the tools SREs already run
+// (INTEGRATIONS.md §2, §3). A default release class is optional: without
+// one, an event that names no class is refused naming the missing field.
+struct FlaggerIntegration {
+  std::optional<std::string> default_release_class;
+  double default_traffic_percent = 10;
+};
+struct CdeventsIntegration {
+  std::optional<std::string> default_release_class;
+};
+struct GithubIntegration {
+  std::string secret_env;  // env var holding the webhook secret; empty: the route refuses every delivery
+  std::optional<std::string> default_release_class;
+  double default_traffic_percent = 100;
+};
+struct IntegrationsConfig {
+  FlaggerIntegration flagger;
+  CdeventsIntegration cdevents;
+  GithubIntegration github;
+};
+
 struct LimitsConfig {
   std::int64_t max_body_bytes = 1048576;
   std::int64_t max_samples_per_request = 10000;
@@ -107,6 +173,8 @@ struct Config {
   HttpConfig http;
   DatabaseConfig database;
   std::vector<ExecutorConfig> executors;      // default: one `log` executor matching "*"
+  std::vector<TelemetrySourceConfig> telemetry_sources;  // default: none (push only)
+  IntegrationsConfig integrations;
   Notifiers notifiers;                        // default: none
   std::string ui_url;                         // links in notifications; no trailing '/'; empty = no links
   std::optional<TlsConfig> tls;               // absent: plain HTTP

@@ -16,6 +16,7 @@
 #include "backstop/evaluator/release_tracker.hpp"
 #include "backstop/evaluator/rollback_verifier.hpp"
 #include "backstop/policy/policy_registry.hpp"
+#include "backstop/pull/pull_plan.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/release_repository.hpp"
 #include "backstop/telemetry/window_store.hpp"
@@ -61,6 +62,11 @@ class Evaluator {
 
   // Runs one tick now, synchronously.
   void TickNow();
+
+  // What the telemetry puller pulls for: every release under evaluation
+  // (canary and baseline) and every restored version under post-rollback
+  // verification, each with the threshold set it pinned. Thread-safe.
+  std::vector<pull::PullRelease> PullTargets() const;
 
   // True while this process holds the evaluator lease. A standby answers
   // telemetry with 503 and fails /readyz, so a load balancer sends

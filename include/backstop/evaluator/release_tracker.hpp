@@ -61,6 +61,8 @@ class ReleaseTracker {
   std::vector<std::pair<std::string, SteadyTime>> TakeDirty();
   // Every tracked release (for the tick).
   std::vector<std::pair<std::string, SteadyTime>> All() const;
+  // A copy of every tracked release (for the telemetry puller).
+  std::vector<store::Release> Releases() const;
 
  private:
   void ForgetLocked(const std::string& id);

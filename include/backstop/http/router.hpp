@@ -97,6 +97,10 @@ class Router {
 
   Match Find(const std::string& method, const std::string& path) const;
 
+  // (method, pattern) of every route, in the order added (the OpenAPI
+  // coverage test reads them).
+  std::vector<std::pair<std::string, std::string>> Routes() const;
+
   // Answers `request` through `respond`, exactly once; see the class comment
   // for the threads involved.
   void Dispatch(Match match, Request request, Respond respond, Post post) const;

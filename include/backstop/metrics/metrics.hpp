@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -46,6 +47,16 @@ class Metrics {
   void SetEscalationsPending(std::int64_t n) { escalations_pending_.Set(static_cast<double>(n)); }
   void ObserveDecisionLatency(double seconds) { decision_latency_.Observe(seconds); }
 
+  // Telemetry pulled from metrics stores (INTEGRATIONS §1), by source name
+  // (configured, so bounded). RegisterPullSource starts a source's series at
+  // zero; `results` are the result label values (pull::AllPullResults).
+  void RegisterPullSource(const std::string& source, const std::vector<std::string>& results);
+  void CountPull(const std::string& source, const std::string& result);
+  void ObservePullDuration(const std::string& source, double seconds);
+  void CountPulledSamples(const std::string& source, std::int64_t n);
+  void CountPullNonFinite(const std::string& source, std::int64_t n);
+  void CountPullUnmatched(const std::string& source, std::int64_t n);
+
   // Escalations and approvals.
   void CountEscalation(const std::string& reason);
   void CountApproval(const std::string& result);
@@ -61,6 +72,16 @@ class Metrics {
   // Notifications (notifier names come from the config: bounded).
   void CountNotification(const std::string& notifier, const std::string& event, const std::string& result);
   void SetNotificationsPending(std::int64_t n) { notifications_pending_.Set(static_cast<double>(n)); }
+  // Integrations (INTEGRATIONS.md §2, §3). `integration` is argo-rollouts,
+  // flagger, cdevents or github; `result` one of a small fixed set
+  // (proceed, hold, rollback, allowed, refused, recorded, registered,
+  // redelivered, ignored, invalid, unauthorized, forbidden, conflict,
+  // unavailable, error).
+  void CountIntegrationRequest(const std::string& integration, const std::string& result);
+  // A gate action handed out to `integration` (argo-rollouts, flagger).
+  void CountGateHandout(const std::string& integration);
+  // A gate action that was not handed out within its executor's timeout.
+  void CountGateTimeout() { gate_timeouts_.Increment(); }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -81,6 +102,11 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& conflicts_;
   prometheus::Gauge& escalations_pending_;
   prometheus::Histogram& decision_latency_;
+  prometheus::Family<prometheus::Counter>& pulls_;
+  prometheus::Family<prometheus::Histogram>& pull_duration_;
+  prometheus::Family<prometheus::Counter>& pull_samples_;
+  prometheus::Family<prometheus::Counter>& pull_nonfinite_;
+  prometheus::Family<prometheus::Counter>& pull_unmatched_;
   prometheus::Family<prometheus::Counter>& escalations_;
   prometheus::Family<prometheus::Counter>& approvals_;
   prometheus::Histogram& time_to_decision_;
@@ -91,6 +117,9 @@ class Metrics {
   prometheus::Gauge& actions_pending_;
   prometheus::Family<prometheus::Counter>& notifications_;
   prometheus::Gauge& notifications_pending_;
+  prometheus::Family<prometheus::Counter>& integration_requests_;
+  prometheus::Family<prometheus::Counter>& gate_handouts_;
+  prometheus::Counter& gate_timeouts_;
 
   std::mutex audit_head_mutex_;
   prometheus::Gauge* audit_head_hash_ = nullptr;

@@ -22,5 +22,22 @@ TEST(DbClockTest, NowFollowsTheOffset) {
   EXPECT_LE(diff, std::chrono::seconds(31));
 }
 
+TEST(DbClockTest, ASmallStepBackOfTheOffsetDoesNotMoveNowBackwards) {
+  DbClock clock;
+  const TimePoint local = NowMicros();
+  clock.Observe(local + std::chrono::milliseconds(500), local, local);
+  const TimePoint before = clock.Now();
+  clock.Observe(local + std::chrono::milliseconds(400), local, local);  // re-measured 100 ms lower
+  EXPECT_GE(clock.Now(), before);
+}
+
+TEST(DbClockTest, ALargeCorrectionBackwardsIsTaken) {
+  DbClock clock;
+  const TimePoint first = clock.Now();
+  const TimePoint local = NowMicros();
+  clock.Observe(local - std::chrono::seconds(30), local, local);
+  EXPECT_LE(clock.Now(), first - std::chrono::seconds(29));
+}
+
 }  // namespace
 }  // namespace backstop

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backstop/config/config_loader.hpp"
+#include "backstop/policy/threshold_parser.hpp"
 
 #ifndef BACKSTOP_SOURCE_DIR
 #error "BACKSTOP_SOURCE_DIR must name the repository root"
@@ -199,6 +200,40 @@ TEST_F(ComposeTest, BackstopCommandNamesTheConfigTheDockerfileInstalls) {
       << "the Dockerfile must install migrations at " << config->migrations_dir;
   EXPECT_NE(dockerfile.find("/thresholds " + config->thresholds_dir), std::string::npos)
       << "the Dockerfile must install thresholds at " << config->thresholds_dir;
+}
+
+TEST_F(ComposeTest, DemoServiceIsScrapedAndItsClassQueriesTheConfiguredSource) {
+  // The demo service publishes its port and Prometheus scrapes it there.
+  ASSERT_TRUE(services_["demo"].IsMap());
+  EXPECT_TRUE(Contains(ContainerPorts(services_["demo"]), 8081));
+  bool scraped = false;
+  for (const YAML::Node& job : LoadYaml("deploy/prometheus.yml")["scrape_configs"]) {
+    if (job["job_name"].as<std::string>() != "demo") continue;
+    for (const YAML::Node& static_config : job["static_configs"]) {
+      for (const YAML::Node& target : static_config["targets"]) scraped |= target.as<std::string>() == "demo:8081";
+    }
+  }
+  EXPECT_TRUE(scraped) << "deploy/prometheus.yml must scrape demo:8081";
+  EXPECT_NE(ReadText("deploy/demo_service.py").find("PORT = 8081"), std::string::npos);
+
+  // Backstop pulls from the compose Prometheus ...
+  const Result<Config> config = ParseConfig(ReadText("deploy/backstop.docker.yaml"), "/etc/backstop", NoEnv());
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_EQ(config->telemetry_sources.size(), 1u);
+  EXPECT_EQ(UrlAuthority(config->telemetry_sources[0].url), "prometheus:9090");
+  EXPECT_TRUE(Contains(ContainerPorts(services_["prometheus"]), 9090));
+
+  // ... with the demo class mounted among the thresholds, querying that source.
+  const policy::ParseResult demo =
+      policy::ParseThresholdYaml(ReadText("deploy/demo-thresholds/demo-web.yaml"), "demo-web.yaml");
+  ASSERT_TRUE(demo.set) << (demo.errors.empty() ? "" : demo.errors[0].ToString());
+  EXPECT_TRUE(policy::CheckQuerySources(*demo.set, "demo-web.yaml", {config->telemetry_sources[0].name}).empty());
+  bool mounted = false;
+  for (const YAML::Node& volume : services_["backstop"]["volumes"]) {
+    mounted |= volume.as<std::string>().find("deploy/demo-thresholds/demo-web.yaml:" + config->thresholds_dir +
+                                             "/demo-web.yaml") != std::string::npos;
+  }
+  EXPECT_TRUE(mounted) << "backstop must mount the demo class into " << config->thresholds_dir;
 }
 
 TEST(DeployConfigTest, RepoRootConfigLoads) {

@@ -206,6 +206,7 @@ Status App::Start() {
   api::AddFlaggerRoutes(im.router, im.api);
   api::AddCdeventsRoutes(im.router, im.api);
   api::AddGithubRoutes(im.router, im.api);
+  api::AddUiRoutes(im.router, im.api);
 
   if (auto s = im.LoadIntegrationSecrets(); !s) return s;
   if (auto s = im.LoadThresholds(); !s) return s;

@@ -83,5 +83,7 @@ void AddArgoRolloutsRoutes(http::Router& router, ApiContext& ctx);
 void AddFlaggerRoutes(http::Router& router, ApiContext& ctx);
 void AddCdeventsRoutes(http::Router& router, ApiContext& ctx);
 void AddGithubRoutes(http::Router& router, ApiContext& ctx);
+// GET /ui/ and /ui/{file}: the web page, public (src/api/ui_api.cpp).
+void AddUiRoutes(http::Router& router, ApiContext& ctx);
 
 }  // namespace backstop::api

@@ -199,7 +199,7 @@ class GateExecutor final : public Executor {
   std::string name() const override { return "gate"; }
   ExecutionResult Execute(const ActionRequest&) override {
     return ExecutionResult{Outcome::kFailed, std::nullopt, std::nullopt, "",
-                           "the service's executor is now a gate: this action cannot be handed out"};
+                           "the service's executor is now a gate: this action cannot be handed out", std::nullopt};
   }
 };
 

@@ -3,7 +3,9 @@
 // the metrics.
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -12,6 +14,7 @@
 
 #include "backstop/common/sha256.hpp"
 #include "backstop/common/time_format.hpp"
+#include "json_schema.hpp"
 #include "test_support.hpp"
 #include "webhook_receiver.hpp"
 
@@ -62,6 +65,26 @@ Reply SlackInvalid() { return Reply(400, 0ms, "invalid_payload", "text/plain"); 
 
 // A JSON string's text (anything else serialized), to compare with std::string.
 std::string S(const boost::json::value& v) { return v.is_string() ? std::string(v.as_string()) : boost::json::serialize(v); }
+
+// api/openapi.json, for checking real answers and bodies against it.
+const boost::json::value& OpenApi() {
+  static const boost::json::value document = [] {
+    std::ifstream in(SourcePath("api/openapi.json"));
+    std::stringstream text;
+    text << in.rdbuf();
+    return ParseJson(text.str());
+  }();
+  return document;
+}
+
+std::vector<std::string> AgainstOpenApi(const boost::json::value& instance, const boost::json::value& schema) {
+  return ValidateJson(instance, schema, OpenApi());
+}
+
+const boost::json::value& ListSchema() {
+  return OpenApi().at("paths").at("/v1/notifications").at("get").at("responses").at("200").at("content").at(
+      "application/json").at("schema");
+}
 
 WebhookReceiver::Options At(const std::string& path) {
   WebhookReceiver::Options o;
@@ -212,6 +235,8 @@ TEST_F(NotificationsTest, PagerDutyTriggersThenResolvesOnApprovalWithTheSameDedu
 
   const auto list = AwaitNotifications("?escalation_id=" + esc, [](const auto& l) { return AllFinished(l, 2); });
   ASSERT_EQ(list.size(), 2u);
+  const auto errors = AgainstOpenApi(ParseJson(server->Request("GET", "/v1/notifications", viewer).body), ListSchema());
+  EXPECT_TRUE(errors.empty()) << errors.front();
   EXPECT_EQ(list[0].at("event"), "escalation.approved");  // newest first
   EXPECT_EQ(list[1].at("event"), "escalation.opened");
   for (const auto& n : list) {
@@ -330,6 +355,9 @@ TEST_F(NotificationsTest, WebhookNotifierIsSignedLikeTheRollbackWebhook) {
     EXPECT_EQ(r.signature.substr(comma + 4), HmacSha256Hex(kNotifySecret, r.signature.substr(2, comma - 2) + "." + r.body));
     EXPECT_EQ(r.content_type, "application/json");
     EXPECT_EQ(r.idempotency_key, std::string(ParseJson(r.body).at("id").as_string()));
+    const auto errors =
+        AgainstOpenApi(ParseJson(r.body), boost::json::object{{"$ref", "#/components/schemas/NotificationWebhook"}});
+    EXPECT_TRUE(errors.empty()) << errors.front();
   }
   const auto opened = ParseJson(got[0].body).as_object();
   const auto rejected = ParseJson(got[1].body).as_object();

@@ -11,10 +11,13 @@ BACKSTOP_PACKAGES=(
   build-essential cmake pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev
   libpqxx-dev prometheus-cpp-dev libspdlog-dev libyaml-cpp-dev
-  libgtest-dev libssl-dev
+  libgtest-dev libssl-dev openssl
   postgresql-15 postgresql-client-15
   curl python3
   prometheus
+  # The web page's browser tests (tests/ui): headless Chromium driven by
+  # Selenium; a font so screenshots show text.
+  chromium chromium-driver python3-selenium fonts-dejavu-core
 )
 # Integration tests start their own Prometheus (a real one, on a free
 # loopback port with temp storage); the package only provides the binary.
@@ -55,7 +58,7 @@ install_packages() {
   fi
   $sudo apt-get update -qq
   local rc=0
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -o DPkg::Lock::Timeout=300 -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
   if [ -n "$own_policy" ]; then $sudo rm -f "$policy"; fi
   [ "$rc" -eq 0 ] || return "$rc"
   # Where systemd runs, the unit is still enabled for the next boot: the

@@ -114,6 +114,7 @@ boost::json::object ReleaseToJson(const store::Release& r) {
   o["environment"] = r.environment;
   o["version"] = r.version;
   o["previous_version"] = OptionalJson(r.previous_version);
+  o["previous_version_inferred"] = r.previous_version_inferred;
   o["release_class"] = r.release_class;
   o["thresholds_version"] = r.thresholds_version;
   o["traffic_percent"] = decision::JsonNumber(r.traffic_percent);

@@ -1,12 +1,15 @@
 #include "backstop/app/app.hpp"
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <stop_token>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "backstop/actions/action_outbox.hpp"
+#include "backstop/actions/delivery.hpp"
 #include "backstop/actions/outbox_worker.hpp"
 #include "backstop/api/api_context.hpp"
 #include "backstop/app/cached_authenticator.hpp"
@@ -16,9 +19,12 @@
 #include "backstop/evaluator/evaluator.hpp"
 #include "backstop/telemetry/window_store.hpp"
 #include "backstop/audit/audit_repository.hpp"
+#include "backstop/http/client.hpp"
 #include "backstop/http/router.hpp"
 #include "backstop/http/server.hpp"
 #include "backstop/metrics/metrics.hpp"
+#include "backstop/notify/notification_outbox.hpp"
+#include "backstop/store/notification_repository.hpp"
 #include "backstop/pull/telemetry_puller.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/release_repository.hpp"
@@ -35,6 +41,11 @@ constexpr Millis kInitialRetention = std::chrono::hours(1);
 // How often the audit chain head is exported to metrics and the log.
 constexpr auto kAuditHeadInterval = std::chrono::seconds(5);
 
+// Threads per outbox. Actions and notifications have workers of their own,
+// so a notifier timing out never delays a rollback.
+constexpr int kActionWorkers = 2;
+constexpr int kNotificationWorkers = 2;
+
 http::ServerOptions ServerOptionsFrom(const config::Config& c) {
   http::ServerOptions o;
   o.host = c.listen_host;
@@ -48,6 +59,10 @@ http::ServerOptions ServerOptionsFrom(const config::Config& c) {
   o.idle_timeout = c.http.idle_timeout;
   o.request_timeout = c.http.request_timeout;
   o.shutdown_timeout = c.http.shutdown_timeout;
+  if (c.tls) {
+    o.tls_cert_file = c.tls->cert_file;
+    o.tls_key_file = c.tls->key_file;
+  }
   return o;
 }
 
@@ -63,7 +78,7 @@ struct App::Impl {
         windows(config.limits.max_series, kInitialRetention),
         evaluator(*pool, registry, windows, metrics, config, clock),
         api{*pool, metrics, config, registry, windows, evaluator, clock,
-            [this] { return server && server->draining(); }} {}
+            [this] { return server && server->draining(); }, authenticator, {}} {}
 
   void ExportAuditHead() {
     auto head = pool->Run<audit::AuditHead>([](pqxx::connection& conn) -> Result<audit::AuditHead> {
@@ -89,6 +104,11 @@ struct App::Impl {
       return store::ActionRepository::CountPending(tx);
     });
     if (pending.ok()) metrics.SetActionsPending(*pending);
+    auto notifications = pool->Run<std::int64_t>([](pqxx::connection& conn) -> Result<std::int64_t> {
+      pqxx::read_transaction tx(conn);
+      return store::NotificationRepository::CountUnfinished(tx);
+    });
+    if (notifications.ok()) metrics.SetNotificationsPending(*notifications);
   }
 
   // Loads thresholds_dir at start-up. Refuses to start only when no file is valid.
@@ -106,6 +126,34 @@ struct App::Impl {
                                  ": no valid threshold file (see the errors above)");
     }
     return Ok();
+  }
+
+  // The GitHub webhook secret: a configured secret_env whose variable is
+  // unset or empty is a start-up error, like a webhook executor's.
+  Status LoadIntegrationSecrets() {
+    const std::string& name = config.integrations.github.secret_env;
+    if (name.empty()) return Ok();
+    const auto secret = config::ProcessEnv()(name);
+    if (!secret || secret->empty()) {
+      return Error::InvalidInput("integrations.github.secret_env: environment variable " + name + " is not set");
+    }
+    api.github_secret = *secret;
+    return Ok();
+  }
+
+  // A default release class that is not loaded refuses every event relying
+  // on it (400 naming the key); say so once at start-up.
+  void WarnAboutIntegrationDefaults() const {
+    const auto& i = config.integrations;
+    for (const auto& [key, cls] :
+         {std::pair<const char*, const std::optional<std::string>*>{"integrations.flagger.default_release_class",
+                                                                    &i.flagger.default_release_class},
+          {"integrations.cdevents.default_release_class", &i.cdevents.default_release_class},
+          {"integrations.github.default_release_class", &i.github.default_release_class}}) {
+      if (*cls && !registry.Newest(**cls)) {
+        spdlog::warn("{}: release class {} is not loaded; events relying on it are refused", key, **cls);
+      }
+    }
   }
 
   // DESIGN "Audit log": tampering must need a superuser, which holds only
@@ -148,7 +196,8 @@ struct App::Impl {
   evaluator::Evaluator evaluator;
   api::ApiContext api;
   std::unique_ptr<http::Server> server;
-  std::unique_ptr<actions::OutboxWorker> worker;
+  std::unique_ptr<actions::OutboxWorker> worker;               // rollback actions
+  std::unique_ptr<actions::OutboxWorker> notification_worker;  // notifications
   std::unique_ptr<pull::TelemetryPuller> puller;
 
   std::mutex mutex;
@@ -173,8 +222,16 @@ Status App::Start() {
   api::AddEscalationRoutes(im.router, im.api);
   api::AddActionRoutes(im.router, im.api);
   api::AddApprovalRoutes(im.router, im.api);
+  api::AddNotificationRoutes(im.router, im.api);
+  api::AddArgoRolloutsRoutes(im.router, im.api);
+  api::AddFlaggerRoutes(im.router, im.api);
+  api::AddCdeventsRoutes(im.router, im.api);
+  api::AddGithubRoutes(im.router, im.api);
+  api::AddUiRoutes(im.router, im.api);
 
+  if (auto s = im.LoadIntegrationSecrets(); !s) return s;
   if (auto s = im.LoadThresholds(); !s) return s;
+  im.WarnAboutIntegrationDefaults();
   im.WarnIfServingRoleControlsTheAuditTable();
 
   // Executors are built before serving: a webhook without its secret is a
@@ -185,8 +242,36 @@ Status App::Start() {
     if (!e) return e.error();
     executors.push_back(*e);
   }
-  im.worker = std::make_unique<actions::OutboxWorker>(*im.pool, im.registry, im.metrics, im.config,
-                                                      std::move(executors));
+  im.worker = std::make_unique<actions::OutboxWorker>(
+      *im.pool, im.config, actions::MakeActionOutbox(im.registry, im.metrics, im.config, std::move(executors)),
+      kActionWorkers);
+  // Telemetry sources over https: a CA file that cannot be loaded is a
+  // start-up error naming the key; plain http to another host is a warning.
+  for (std::size_t i = 0; i < im.config.telemetry_sources.size(); ++i) {
+    const auto& source = im.config.telemetry_sources[i];
+    const auto url = actions::ParseHttpUrl(source.url);
+    if (!url) continue;
+    if (url->https) {
+      auto tls = http::TlsClientContext::Create(source.ca_file);
+      if (!tls) {
+        return Error::InvalidInput("telemetry_sources[" + std::to_string(i) + "].ca_file: " + tls.error().message);
+      }
+    } else if (!actions::IsLoopbackHost(url->host)) {
+      spdlog::warn("telemetry_sources[{}].url is plain http:// to {}: queries and answers travel unencrypted", i,
+                   url->host);
+    }
+  }
+  // Likewise notifiers: a missing secret is a start-up error naming the entry.
+  std::map<std::string, std::shared_ptr<notify::Sender>> senders;
+  for (std::size_t i = 0; i < im.config.notifiers.size(); ++i) {
+    const auto& n = im.config.notifiers[i];
+    auto s = notify::MakeSender(n, static_cast<int>(i), im.config.ui_url, config::ProcessEnv());
+    if (!s) return s.error();
+    senders.emplace(n.name, *s);
+  }
+  im.notification_worker = std::make_unique<actions::OutboxWorker>(
+      *im.pool, im.config, notify::MakeNotificationOutbox(im.metrics, im.config, std::move(senders)),
+      kNotificationWorkers);
 
   // Listening for token revocations before the first request is served.
   im.authenticator.Start();
@@ -195,6 +280,7 @@ Status App::Start() {
   im.evaluator.Start();
   if (auto s = im.server->Start(); !s) return s;
   im.worker->Start();
+  im.notification_worker->Start();
   // Pulls feed the evaluator's windows and run only while it holds the lease.
   im.puller = std::make_unique<pull::TelemetryPuller>(
       im.config.telemetry_sources, im.windows, im.metrics,
@@ -203,8 +289,8 @@ Status App::Start() {
                       [&im] { return im.clock.Now(); }});
   im.puller->Start();
   im.background = std::jthread([&im](std::stop_token stop) { im.BackgroundLoop(stop); });
-  spdlog::info("backstop {} serving on http://{}:{} (instance {})", BACKSTOP_VERSION,
-               im.config.listen_host, im.server->port(), im.config.instance_id);
+  spdlog::info("backstop {} serving on {}://{}:{} (instance {})", BACKSTOP_VERSION,
+               im.config.tls ? "https" : "http", im.config.listen_host, im.server->port(), im.config.instance_id);
   return Ok();
 }
 
@@ -217,6 +303,7 @@ void App::Stop() {
   if (im.puller) im.puller->Stop();  // it feeds the evaluator: stopped first
   im.evaluator.Stop();
   if (im.worker) im.worker->Stop();
+  if (im.notification_worker) im.notification_worker->Stop();
   if (im.background.joinable()) {
     im.background.request_stop();
     im.background.join();

@@ -10,6 +10,7 @@
 #include "backstop/store/row_helpers.hpp"
 #include "backstop/workflow/decision_commit.hpp"
 #include "backstop/workflow/escalations.hpp"
+#include "backstop/workflow/gate_flow.hpp"
 #include "backstop/workflow/policy_sync.hpp"
 
 namespace backstop::evaluator {
@@ -36,7 +37,7 @@ Evaluator::Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, tele
       config_(config),
       clock_(clock),
       lease_(pool, config.instance_id, LeaseDuration(config)),
-      verifier_(pool, registry, windows, metrics, lease_, clock),
+      verifier_(pool, registry, windows, metrics, lease_, clock, config_.notifiers),
       scheduler_(config.evaluation_tick, [this] { EvaluateDirty(); }, [this] { TickNow(); }) {}
 
 Evaluator::~Evaluator() { Stop(); }
@@ -122,20 +123,39 @@ void Evaluator::Reload() {
   struct Loaded {
     std::vector<store::Release> releases;
     std::set<std::string> pending;
+    std::vector<workflow::FailedGateAction> gate_timeouts;
   };
   const SteadyTime read_started = std::chrono::steady_clock::now();
-  auto loaded = pool_.Run<Loaded>([](pqxx::connection& conn) -> Result<Loaded> {
+  auto loaded = pool_.Run<Loaded>([this](pqxx::connection& conn) -> Result<Loaded> {
     {
       pqxx::work tx(conn);
-      workflow::ExpireDueEscalations(tx);
+      workflow::ExpireDueEscalations(tx, config_.notifiers);
       tx.commit();
     }
+    // Gate actions nobody picked up in time fail here (each in its own
+    // transaction) and open their rollback.failed escalations. A failing
+    // sweep must not stop the reload: it is tried again next tick.
+    std::vector<workflow::FailedGateAction> timeouts;
+    try {
+      timeouts = workflow::FailOverdueGateActions(conn, config_, registry_, config_.instance_id);
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      spdlog::error("evaluator: gate action timeout sweep failed: {}", e.what());
+    }
     pqxx::read_transaction tx(conn);
-    return Loaded{store::ReleaseRepository::ListEvaluable(tx), store::EscalationRepository::PendingReleaseIds(tx)};
+    return Loaded{store::ReleaseRepository::ListEvaluable(tx), store::EscalationRepository::PendingReleaseIds(tx),
+                  std::move(timeouts)};
   });
   if (!loaded.ok()) {
     spdlog::warn("evaluator: cannot reload releases: {}", loaded.error().message);
     return;
+  }
+  for (const auto& t : loaded->gate_timeouts) {
+    metrics_.CountGateTimeout();
+    metrics_.CountActionAttempt("gate", "failed");
+    metrics_.CountRollback(t.decided_by, "failed");
+    spdlog::warn("executor: gate action {} of release {} failed: {}", t.action_id, t.release_id, t.error);
   }
   metrics_.SetEscalationsPending(static_cast<std::int64_t>(loaded->pending.size()));
   tracker_.Sync(loaded->releases, loaded->pending, read_started);
@@ -183,7 +203,7 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   auto committed = pool_.Run<workflow::CommittedDecision>(
       [&](pqxx::connection& conn) -> Result<workflow::CommittedDecision> {
         pqxx::work tx(conn);
-        const workflow::CommittedDecision c = workflow::CommitDecision(tx, fence, input);
+        const workflow::CommittedDecision c = workflow::CommitDecision(tx, fence, config_.notifiers, input);
         tx.commit();
         return c;
       });

@@ -170,7 +170,29 @@ Metrics::Metrics(const std::string& version)
                            .Name("backstop_actions_pending")
                            .Help("Actions pending or running")
                            .Register(*registry_)
-                           .Add({})) {
+                           .Add({})),
+      notifications_(prometheus::BuildCounter()
+                         .Name("backstop_notifications_total")
+                         .Help("Notification attempts by notifier, event and result (succeeded, retry, failed)")
+                         .Register(*registry_)),
+      notifications_pending_(prometheus::BuildGauge()
+                                 .Name("backstop_notifications_pending")
+                                 .Help("Notifications pending or running")
+                                 .Register(*registry_)
+                                 .Add({})),
+      integration_requests_(prometheus::BuildCounter()
+                                .Name("backstop_integration_requests_total")
+                                .Help("Gate calls and deploy events by integration and result")
+                                .Register(*registry_)),
+      gate_handouts_(prometheus::BuildCounter()
+                         .Name("backstop_gate_handouts_total")
+                         .Help("Gate actions handed out, by the integration that picked them up")
+                         .Register(*registry_)),
+      gate_timeouts_(prometheus::BuildCounter()
+                         .Name("backstop_gate_timeouts_total")
+                         .Help("Gate actions that failed because no gate answer picked them up in time")
+                         .Register(*registry_)
+                         .Add({})) {
   // Series with a known, small label set start at zero, so dashboards and
   // alerts see them before the first event.
   for (const char* r : {"accepted", "rejected", "series_limit"}) samples_.Add({{"result", r}});
@@ -186,6 +208,12 @@ Metrics::Metrics(const std::string& version)
   for (const char* by : {"auto", "approval"}) {
     for (const char* r : {"succeeded", "failed"}) rollbacks_.Add({{"decided_by", by}, {"result", r}});
   }
+  for (const char* r : {"proceed", "hold", "rollback"}) integration_requests_.Add({{"integration", "argo-rollouts"}, {"result", r}});
+  for (const char* r : {"allowed", "refused", "recorded"}) integration_requests_.Add({{"integration", "flagger"}, {"result", r}});
+  for (const char* i : {"cdevents", "github"}) {
+    for (const char* r : {"registered", "redelivered", "ignored"}) integration_requests_.Add({{"integration", i}, {"result", r}});
+  }
+  for (const char* i : {"argo-rollouts", "flagger"}) gate_handouts_.Add({{"integration", i}});
   prometheus::BuildGauge()
       .Name("backstop_build_info")
       .Help("Backstop build information")
@@ -284,6 +312,18 @@ void Metrics::CountActionAttempt(const std::string& executor, const std::string&
   action_attempts_.Add({{"executor", executor}, {"result", result}}).Increment();
 }
 
+void Metrics::CountNotification(const std::string& notifier, const std::string& event, const std::string& result) {
+  notifications_.Add({{"notifier", notifier}, {"event", event}, {"result", result}}).Increment();
+}
+
 void Metrics::CountConflict(const std::string& kind) { conflicts_.Add({{"kind", kind}}).Increment(); }
+
+void Metrics::CountIntegrationRequest(const std::string& integration, const std::string& result) {
+  integration_requests_.Add({{"integration", integration}, {"result", result}}).Increment();
+}
+
+void Metrics::CountGateHandout(const std::string& integration) {
+  gate_handouts_.Add({{"integration", integration}}).Increment();
+}
 
 }  // namespace backstop::metrics

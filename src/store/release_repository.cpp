@@ -13,7 +13,8 @@ namespace {
 constexpr const char* kColumns =
     "seq, id, service, environment, version, previous_version, release_class, thresholds_version, "
     "traffic_percent, shared_infrastructure, status, deployed_by, triggered_by, metadata::text, "
-    "request_body, " BACKSTOP_EPOCH_MICROS("started_at") ", " BACKSTOP_EPOCH_MICROS("updated_at") ", episode";
+    "request_body, " BACKSTOP_EPOCH_MICROS("started_at") ", " BACKSTOP_EPOCH_MICROS("updated_at") ", episode, "
+    "previous_version_inferred";
 
 // Serializes registrations of one service/environment (supersession is
 // decided by what was registered before, so two at once must not interleave).
@@ -27,6 +28,9 @@ constexpr const char* kSupersede =
 constexpr const char* kTransition =
     "UPDATE releases SET status = $2, updated_at = now() WHERE id = $1 AND status = ANY($3::text[]) RETURNING id";
 constexpr const char* kNewEpisode = "UPDATE releases SET episode = episode + 1, updated_at = now() WHERE id = $1";
+constexpr const char* kNewestHealthyVersion =
+    "SELECT version FROM releases WHERE service = $1 AND environment = $2 AND status = 'healthy' "
+    "AND version <> $3 ORDER BY seq DESC LIMIT 1";
 constexpr const char* kNewestFor =
     "SELECT id FROM releases WHERE service = $1 AND environment = $2 ORDER BY seq DESC LIMIT 1";
 constexpr const char* kSetTraffic =
@@ -39,8 +43,8 @@ constexpr domain::ReleaseStatus kInProgress[] = {
 constexpr const char* kInsert =
     "INSERT INTO releases (id, service, environment, version, previous_version, release_class, "
     "thresholds_version, traffic_percent, shared_infrastructure, status, deployed_by, triggered_by, "
-    "metadata, request_body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'evaluating', $10, $11, "
-    "$12::json, $13) ON CONFLICT (id) DO NOTHING RETURNING id";
+    "metadata, request_body, previous_version_inferred) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+    "'evaluating', $10, $11, $12::json, $13, $14) ON CONFLICT (id) DO NOTHING RETURNING id";
 constexpr const char* kActiveStatuses = "('evaluating', 'escalated', 'rolling_back')";
 
 Release FromRow(const pqxx::row& row) {
@@ -65,6 +69,7 @@ Release FromRow(const pqxx::row& row) {
   r.started_at = TimeFromMicros(row[15]);
   r.updated_at = TimeFromMicros(row[16]);
   r.episode = row[17].as<int>();
+  r.previous_version_inferred = row[18].as<bool>();
   return r;
 }
 
@@ -120,9 +125,23 @@ static std::string StatusArray(const Range& statuses) {
   return TextArrayLiteral(names);
 }
 
+void ReleaseRepository::LockServiceEnvironment(pqxx::work& tx, const std::string& service,
+                                               const std::string& environment) {
+  tx.exec_params(kLockServiceEnv, service, environment);
+}
+
+std::optional<std::string> ReleaseRepository::NewestHealthyVersion(pqxx::transaction_base& tx,
+                                                                   const std::string& service,
+                                                                   const std::string& environment,
+                                                                   const std::string& except_version) {
+  const pqxx::result r = tx.exec_params(kNewestHealthyVersion, service, environment, except_version);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
 Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelease& r,
                                                   const std::string& deployed_by) {
-  tx.exec_params(kLockServiceEnv, r.service, r.environment);
+  LockServiceEnvironment(tx, r.service, r.environment);
   if (r.id_from_client) {
     if (auto existing = Find(tx, r.id)) return Replay(*existing, r);
   } else if (auto newest = NewestIdFor(tx, r.service, r.environment)) {
@@ -145,7 +164,7 @@ Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelea
   const pqxx::result inserted = tx.exec_params(
       kInsert, r.id, r.service, r.environment, r.version, r.previous_version, r.release_class,
       thresholds_version, r.traffic_percent, r.shared_infrastructure, deployed_by, r.triggered_by,
-      r.metadata, r.request_body);
+      r.metadata, r.request_body, r.previous_version_inferred);
   if (inserted.empty()) {
     // The same id was registered concurrently under another service/environment lock.
     auto existing = Find(tx, r.id);

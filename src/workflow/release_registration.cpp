@@ -7,11 +7,23 @@
 
 #include "backstop/store/escalation_repository.hpp"
 #include "backstop/workflow/audit_record.hpp"
+#include "backstop/workflow/notifications.hpp"
 
 namespace backstop::workflow {
 
-Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const store::NewRelease& r,
-                                               const std::string& deployed_by) {
+Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const config::Notifiers& notifiers,
+                                               const store::NewRelease& given, const std::string& deployed_by) {
+  // Under the service/environment lock, so the healthy release read here is
+  // the one a concurrent registration would read too. A replay (the id
+  // exists) keeps what it stored: inference only shapes a new release.
+  store::ReleaseRepository::LockServiceEnvironment(tx, given.service, given.environment);
+  store::NewRelease r = given;
+  r.previous_version_inferred = false;
+  if (!r.previous_version && !store::ReleaseRepository::Find(tx, r.id)) {
+    r.previous_version =
+        store::ReleaseRepository::NewestHealthyVersion(tx, r.service, r.environment, r.version);
+    r.previous_version_inferred = r.previous_version.has_value();
+  }
   auto inserted = store::ReleaseRepository::Insert(tx, r, deployed_by);
   if (!inserted || !inserted->created) return inserted;
   store::RegisterOutcome out = std::move(inserted).value();
@@ -25,6 +37,7 @@ Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const store::NewR
     for (const auto& esc : escalations) {
       Record(tx, deployed_by, audit::AuditKind::kEscalationSuperseded, old_id,
              {{"escalation_id", esc}, {"superseded_by", r.id}});
+      Notify(tx, notifiers, domain::NotificationEvent::kEscalationSuperseded, {old_id, esc, std::nullopt});
     }
   }
   Record(tx, deployed_by, audit::AuditKind::kReleaseRegistered, r.id,
@@ -32,6 +45,7 @@ Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const store::NewR
           {"environment", r.environment},
           {"version", r.version},
           {"previous_version", OptionalText(r.previous_version)},
+          {"previous_version_inferred", r.previous_version_inferred},
           {"release_class", r.release_class},
           {"thresholds_version", out.release.thresholds_version},
           {"traffic_percent", r.traffic_percent},

@@ -40,17 +40,20 @@ int ExitCodeOf(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1
 }  // namespace
 
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout, bool own_process_group) {
   int out_pipe[2], err_pipe[2];
   if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) throw std::runtime_error("pipe");
   const pid_t pid = ::fork();
   if (pid == 0) {
+    if (own_process_group) ::setpgid(0, 0);
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
     ExecChild(argv, env);
   }
+  // Both sides set the group, so it exists whichever runs first.
+  if (own_process_group) ::setpgid(pid, pid);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   ProcessResult result;
@@ -76,8 +79,10 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector
     if (f.fd >= 0) ::close(f.fd);
   }
   int status = 0;
-  if (open_fds > 0) ::kill(pid, SIGKILL);
+  if (open_fds > 0) ::kill(own_process_group ? -pid : pid, SIGKILL);
   ::waitpid(pid, &status, 0);
+  // Whatever the child left behind in its group goes with it.
+  if (own_process_group) ::kill(-pid, SIGKILL);
   result.exit_code = open_fds > 0 ? -1 : ExitCodeOf(status);
   return result;
 }

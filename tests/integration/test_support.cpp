@@ -1,7 +1,9 @@
 #include "test_support.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -104,13 +106,23 @@ TestDatabase::TestDatabase(Kind kind) {
 }
 
 TestDatabase::~TestDatabase() {
-  try {
-    pqxx::connection base(TestDatabaseUrl());
-    pqxx::nontransaction tx(base);
-    tx.exec("DROP DATABASE IF EXISTS " + base.quote_name(name_) + " WITH (FORCE)");
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "dropping test database " << name_ << ": " << e.what();
+  // A superuser connection a test just closed (the audit tamperer) can
+  // still be exiting on the server, and WITH (FORCE) as the test role may
+  // not terminate it ("must be a superuser to terminate superuser
+  // process"): try again for a moment (bounded) before failing.
+  std::string last_error;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    try {
+      pqxx::connection base(TestDatabaseUrl());
+      pqxx::nontransaction tx(base);
+      tx.exec("DROP DATABASE IF EXISTS " + base.quote_name(name_) + " WITH (FORCE)");
+      return;
+    } catch (const std::exception& e) {
+      last_error = e.what();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  ADD_FAILURE() << "dropping test database " << name_ << ": " << last_error;
 }
 
 std::string TestDatabase::admin_url() const { return WithDatabase(AdminDatabaseUrl(), name_); }

@@ -15,13 +15,13 @@ namespace backstop::actions {
 class Executor {
  public:
   virtual ~Executor() = default;
-  virtual std::string name() const = 0;  // webhook | command | log
+  virtual std::string name() const = 0;  // webhook | command | log | gate
   virtual ExecutionResult Execute(const ActionRequest& request) = 0;
 };
 
 // Builds the executor a config entry describes. A webhook whose secret
-// variable is unset or empty, or whose URL is not plain http://, is a
-// start-up error naming the entry.
+// variable is unset or empty, whose URL is not http(s)://, or whose
+// `ca_file` cannot be loaded is a start-up error naming the entry.
 Result<std::shared_ptr<Executor>> MakeExecutor(const config::ExecutorConfig& config, int index,
                                                const config::EnvLookup& env);
 

@@ -77,6 +77,20 @@ class Metrics {
   void CountStaleCompletion() { stale_completions_.Increment(); }
   void SetActionsPending(std::int64_t n) { actions_pending_.Set(static_cast<double>(n)); }
 
+  // Notifications (notifier names come from the config: bounded).
+  void CountNotification(const std::string& notifier, const std::string& event, const std::string& result);
+  void SetNotificationsPending(std::int64_t n) { notifications_pending_.Set(static_cast<double>(n)); }
+  // Integrations (INTEGRATIONS.md §2, §3). `integration` is argo-rollouts,
+  // flagger, cdevents or github; `result` one of a small fixed set
+  // (proceed, hold, rollback, allowed, refused, recorded, registered,
+  // redelivered, ignored, invalid, unauthorized, forbidden, conflict,
+  // unavailable, error).
+  void CountIntegrationRequest(const std::string& integration, const std::string& result);
+  // A gate action handed out to `integration` (argo-rollouts, flagger).
+  void CountGateHandout(const std::string& integration);
+  // A gate action that was not handed out within its executor's timeout.
+  void CountGateTimeout() { gate_timeouts_.Increment(); }
+
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& http_requests_;
@@ -114,6 +128,11 @@ class Metrics {
   prometheus::Histogram& action_duration_;
   prometheus::Counter& stale_completions_;
   prometheus::Gauge& actions_pending_;
+  prometheus::Family<prometheus::Counter>& notifications_;
+  prometheus::Gauge& notifications_pending_;
+  prometheus::Family<prometheus::Counter>& integration_requests_;
+  prometheus::Family<prometheus::Counter>& gate_handouts_;
+  prometheus::Counter& gate_timeouts_;
 
   std::mutex audit_head_mutex_;
   prometheus::Gauge* audit_head_hash_ = nullptr;

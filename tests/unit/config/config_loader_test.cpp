@@ -324,12 +324,12 @@ TEST(ConfigLoaderTest, RejectsUnknownLogLevel) {
 
 TEST(ConfigLoaderTest, RejectsUnknownExecutorType) {
   EXPECT_EQ(ErrorOf("executors:\n  - type: email\n"),
-            "executors[0].type: must be one of webhook, command, log");
+            "executors[0].type: must be one of webhook, command, log, gate");
 }
 
 TEST(ConfigLoaderTest, RejectsExecutorWithoutType) {
   EXPECT_EQ(ErrorOf("executors:\n  - match: \"*\"\n"),
-            "executors[0].type: is required (webhook, command or log)");
+            "executors[0].type: is required (webhook, command, log or gate)");
 }
 
 TEST(ConfigLoaderTest, RejectsWebhookWithoutUrl) {
@@ -351,12 +351,18 @@ TEST(ConfigLoaderTest, RejectsWebhookUrlThatIsNotHttp) {
             "executors[0].url: must be an http:// or https:// URL");
 }
 
-TEST(ConfigLoaderTest, RejectsHttpsWebhookUrlUntilOutboundTlsExists) {
-  // Start-up refuses https (the webhook executor speaks plain HTTP), so the
-  // loader refuses it too, naming the key.
-  EXPECT_EQ(ErrorOf("executors:\n  - type: webhook\n    url: https://hooks.example/rollback\n"
-                    "    secret_env: HOOK_SECRET\n"),
-            "executors[0].url: https:// is not supported yet (outbound TLS is coming); use http://");
+TEST(ConfigLoaderTest, AcceptsHttpsWebhookUrlWithACaFileRelativeToTheConfig) {
+  const Result<Config> result = Parse(
+      "executors:\n  - type: webhook\n    url: https://hooks.example/rollback\n"
+      "    secret_env: HOOK_SECRET\n    ca_file: certs/ca.pem\n");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->executors[0].url, "https://hooks.example/rollback");
+  EXPECT_EQ(result->executors[0].ca_file, "/srv/backstop/certs/ca.pem");
+}
+
+TEST(ConfigLoaderTest, RejectsCaFileOnAnExecutorThatMakesNoHttpRequest) {
+  EXPECT_EQ(ErrorOf("executors:\n  - type: log\n    ca_file: ca.pem\n"),
+            "executors[0].ca_file: is not valid for a log executor");
 }
 
 TEST(ConfigLoaderTest, AcceptsPlainHttpWebhookUrl) {
@@ -595,6 +601,70 @@ TEST(ConfigLoaderTest, LoadConfigFileNamesUnreadablePath) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().kind, ErrorKind::kInvalidInput);
   EXPECT_PRED2(Contains, result.error().message, "\"/nonexistent/backstop.yaml\"");
+}
+
+TEST(ConfigLoaderTest, GateExecutorWaitsTenMinutesUnlessToldOtherwise) {
+  const Result<Config> defaulted = Parse("executors:\n  - match: \"*\"\n    type: gate\n");
+  ASSERT_TRUE(defaulted.ok()) << defaulted.error().message;
+  ASSERT_EQ(defaulted->executors.size(), 1u);
+  EXPECT_EQ(defaulted->executors[0].type, ExecutorType::kGate);
+  EXPECT_EQ(defaulted->executors[0].timeout, std::chrono::minutes(10));
+  const Result<Config> set = Parse("executors:\n  - type: gate\n    timeout: 90s\n");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->executors[0].timeout, Millis(90000));
+}
+
+TEST(ConfigLoaderTest, GateExecutorRefusesKeysItHasNoUseFor) {
+  EXPECT_EQ(ErrorOf("executors:\n  - type: gate\n    max_attempts: 3\n"),
+            "executors[0].max_attempts: is not valid for a gate executor");
+  EXPECT_EQ(ErrorOf("executors:\n  - type: gate\n    url: http://hooks.example/x\n"),
+            "executors[0].url: is not valid for a gate executor");
+}
+
+TEST(ConfigLoaderTest, ReadsEveryIntegrationKey) {
+  const Result<Config> result = Parse(R"yaml(
+integrations:
+  flagger:
+    default_release_class: stateless-service
+    default_traffic_percent: 5
+  cdevents:
+    default_release_class: config-change
+  github:
+    secret_env: GITHUB_WEBHOOK_SECRET
+    default_release_class: stateless-service
+    default_traffic_percent: 50
+)yaml");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  const IntegrationsConfig& i = result->integrations;
+  EXPECT_EQ(i.flagger.default_release_class, "stateless-service");
+  EXPECT_EQ(i.flagger.default_traffic_percent, 5);
+  EXPECT_EQ(i.cdevents.default_release_class, "config-change");
+  EXPECT_EQ(i.github.secret_env, "GITHUB_WEBHOOK_SECRET");
+  EXPECT_EQ(i.github.default_release_class, "stateless-service");
+  EXPECT_EQ(i.github.default_traffic_percent, 50);
+}
+
+TEST(ConfigLoaderTest, IntegrationDefaultsWithoutTheSection) {
+  const Result<Config> result = Parse("");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  const IntegrationsConfig& i = result->integrations;
+  EXPECT_FALSE(i.flagger.default_release_class.has_value());
+  EXPECT_EQ(i.flagger.default_traffic_percent, 10);
+  EXPECT_FALSE(i.cdevents.default_release_class.has_value());
+  EXPECT_TRUE(i.github.secret_env.empty());
+  EXPECT_EQ(i.github.default_traffic_percent, 100);
+}
+
+TEST(ConfigLoaderTest, IntegrationErrorsNameTheKey) {
+  EXPECT_EQ(ErrorOf("integrations:\n  gitlab: {}\n"), "unknown key \"integrations.gitlab\"");
+  EXPECT_EQ(ErrorOf("integrations:\n  flagger:\n    default_weight: 10\n"),
+            "unknown key \"integrations.flagger.default_weight\"");
+  EXPECT_EQ(ErrorOf("integrations:\n  flagger:\n    default_traffic_percent: 101\n"),
+            "integrations.flagger.default_traffic_percent: must be a number from 0 to 100");
+  EXPECT_EQ(ErrorOf("integrations:\n  github:\n    secret_env: \"not a name\"\n"),
+            "integrations.github.secret_env: must be an environment variable name (letters, digits, _)");
+  EXPECT_PRED2(Contains, ErrorOf("integrations:\n  cdevents:\n    default_release_class: \"a b\"\n"),
+               "integrations.cdevents.default_release_class: ");
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ int main() {
   bench::BenchThresholds thresholds;
   bench::BenchServer server(thresholds.path(), [](config::Config& c) {
     config::ExecutorConfig e;
-    e.type = "webhook";
+    e.type = config::ExecutorType::kWebhook;
     e.url = "http://127.0.0.1:" + std::to_string(g_receiver->port()) + "/rollback";
     e.secret_env = "BACKSTOP_BENCH_WEBHOOK_SECRET";
     e.timeout = Millis(5000);

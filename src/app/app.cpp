@@ -16,6 +16,7 @@
 #include "backstop/evaluator/evaluator.hpp"
 #include "backstop/telemetry/window_store.hpp"
 #include "backstop/audit/audit_repository.hpp"
+#include "backstop/audit/audit_sealer.hpp"
 #include "backstop/http/router.hpp"
 #include "backstop/http/server.hpp"
 #include "backstop/metrics/metrics.hpp"
@@ -58,11 +59,13 @@ struct App::Impl {
         router(authenticator),
         windows(config.limits.max_series, kInitialRetention),
         evaluator(*pool, registry, windows, metrics, config, clock),
+        sealer(config.database_url, config.database, audit::AuditSealer::Options{}),
         api{*pool, metrics, config, registry, windows, evaluator, clock,
             [this] { return server && server->draining(); }} {}
 
   void ExportAuditHead() {
     auto head = pool->Run<audit::AuditHead>([](pqxx::connection& conn) -> Result<audit::AuditHead> {
+      audit::SealCommitted(conn);  // the head covers every entry committed so far
       pqxx::read_transaction tx(conn);
       return audit::AuditRepository::Head(tx);
     });
@@ -124,6 +127,7 @@ struct App::Impl {
   telemetry::WindowStore windows;
   DbClock clock;
   evaluator::Evaluator evaluator;
+  audit::AuditSealer sealer;
   api::ApiContext api;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<actions::OutboxWorker> worker;
@@ -164,6 +168,9 @@ Status App::Start() {
   im.worker = std::make_unique<actions::OutboxWorker>(*im.pool, im.registry, im.metrics, im.config,
                                                       std::move(executors));
 
+  // Every process seals; one at a time gets the lock. Started before serving
+  // so entries of this process never wait for another one to seal them.
+  im.sealer.Start();
   // Listening for token revocations before the first request is served.
   im.authenticator.Start();
   im.server = std::make_unique<http::Server>(ServerOptionsFrom(im.config), im.router, &im.metrics);
@@ -185,6 +192,7 @@ void App::Stop() {
   im.authenticator.Stop();
   im.evaluator.Stop();
   if (im.worker) im.worker->Stop();
+  im.sealer.Stop();  // after the last audited write of this process
   if (im.background.joinable()) {
     im.background.request_stop();
     im.background.join();

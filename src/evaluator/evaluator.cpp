@@ -198,13 +198,22 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
 }
 
 void Evaluator::SyncClock() {
-  const TimePoint before = NowMicros();
-  auto db_now = pool_.Run<std::int64_t>([](pqxx::connection& conn) -> Result<std::int64_t> {
+  struct Reading {
+    TimePoint before, db_now, after;
+  };
+  // The local readings bracket the query alone, on the pool thread: taken
+  // around pool_.Run they would include the queue wait and thread hand-offs,
+  // and a midpoint skewed by milliseconds can put "now" before samples just
+  // received (which then do not count yet).
+  auto reading = pool_.Run<Reading>([](pqxx::connection& conn) -> Result<Reading> {
     pqxx::nontransaction tx(conn);
-    return store::DatabaseNowMicros(tx);
+    Reading r;
+    r.before = NowMicros();
+    r.db_now = TimePoint(std::chrono::microseconds(store::DatabaseNowMicros(tx)));
+    r.after = NowMicros();
+    return r;
   });
-  const TimePoint after = NowMicros();
-  if (db_now.ok()) clock_.Observe(TimePoint(std::chrono::microseconds(*db_now)), before, after);
+  if (reading.ok()) clock_.Observe(reading->db_now, reading->before, reading->after);
 }
 
 }  // namespace backstop::evaluator

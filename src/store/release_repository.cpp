@@ -40,7 +40,7 @@ constexpr const char* kInsert =
     "INSERT INTO releases (id, service, environment, version, previous_version, release_class, "
     "thresholds_version, traffic_percent, shared_infrastructure, status, deployed_by, triggered_by, "
     "metadata, request_body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'evaluating', $10, $11, "
-    "$12::json, $13) ON CONFLICT (id) DO NOTHING RETURNING id";
+    "$12::json, $13) ON CONFLICT (id) DO NOTHING RETURNING ";
 constexpr const char* kActiveStatuses = "('evaluating', 'escalated', 'rolling_back')";
 
 Release FromRow(const pqxx::row& row) {
@@ -123,9 +123,8 @@ static std::string StatusArray(const Range& statuses) {
 Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelease& r,
                                                   const std::string& deployed_by) {
   tx.exec_params(kLockServiceEnv, r.service, r.environment);
-  if (r.id_from_client) {
-    if (auto existing = Find(tx, r.id)) return Replay(*existing, r);
-  }
+  // A client's retry (same id) finds its release through the insert's
+  // conflict below: one statement fewer on the common path, a new release.
   const pqxx::row newest = tx.exec_params1(kNewestThresholds, r.release_class);
   if (newest[0].is_null()) {
     return Error::InvalidInput("release_class: unknown release class " + r.release_class,
@@ -133,18 +132,19 @@ Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelea
   }
   const auto thresholds_version = newest[0].as<std::int64_t>();
   const pqxx::result inserted = tx.exec_params(
-      kInsert, r.id, r.service, r.environment, r.version, r.previous_version, r.release_class,
+      std::string(kInsert) + kColumns, r.id, r.service, r.environment, r.version, r.previous_version, r.release_class,
       thresholds_version, r.traffic_percent, r.shared_infrastructure, deployed_by, r.triggered_by,
       r.metadata, r.request_body);
   if (inserted.empty()) {
-    // The same id was registered concurrently under another service/environment lock.
+    // Registered before (a retry), or concurrently under another
+    // service/environment lock.
     auto existing = Find(tx, r.id);
     if (!existing) return Error::Conflict("conflict", "release " + r.id + " is being registered");
     return Replay(*existing, r);
   }
   RegisterOutcome out;
   out.created = true;
-  out.release = *Find(tx, r.id);
+  out.release = FromRow(inserted[0]);
   return out;
 }
 

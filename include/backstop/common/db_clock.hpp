@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -12,9 +13,21 @@ namespace backstop {
 // time-based state on the database's clock; telemetry receipt times and
 // evaluation "now" use this so they compare correctly with started_at and
 // updated_at, which the database stamps. Thread-safe.
+//
+// Now() never runs backwards: a new measurement that lowers the offset
+// (each one is only as good as its round trip) holds the clock until it
+// catches up. Otherwise an evaluation right after a remeasurement could
+// read "now" before the receipt time of samples just stamped, and not count
+// them yet.
 class DbClock {
  public:
-  TimePoint Now() const { return NowMicros() + std::chrono::microseconds(offset_us_.load()); }
+  TimePoint Now() const {
+    const std::int64_t t = (NowMicros() + std::chrono::microseconds(offset_us_.load())).time_since_epoch().count();
+    std::int64_t last = last_us_.load(std::memory_order_relaxed);
+    while (t > last && !last_us_.compare_exchange_weak(last, t, std::memory_order_relaxed)) {
+    }
+    return TimePoint(std::chrono::microseconds(std::max(t, last)));
+  }
 
   // One measurement: the database said `db_now` between local `before` and
   // `after`; the midpoint stands for the moment it was read.
@@ -27,6 +40,7 @@ class DbClock {
 
  private:
   std::atomic<std::int64_t> offset_us_{0};
+  mutable std::atomic<std::int64_t> last_us_{0};  // the latest Now() returned
 };
 
 }  // namespace backstop

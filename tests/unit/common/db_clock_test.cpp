@@ -22,5 +22,15 @@ TEST(DbClockTest, NowFollowsTheOffset) {
   EXPECT_LE(diff, std::chrono::seconds(31));
 }
 
+TEST(DbClockTest, NowNeverRunsBackwardsWhenTheOffsetShrinks) {
+  DbClock clock;
+  const TimePoint local = NowMicros();
+  clock.Observe(local + std::chrono::seconds(10), local, local);
+  const TimePoint ahead = clock.Now();
+  clock.Observe(local, local, local);  // a better measurement: no offset
+  EXPECT_GE(clock.Now(), ahead);
+  EXPECT_EQ(clock.offset_us(), 0);
+}
+
 }  // namespace
 }  // namespace backstop

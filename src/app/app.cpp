@@ -167,6 +167,9 @@ Status App::Start() {
   }
   im.worker = std::make_unique<actions::OutboxWorker>(*im.pool, im.registry, im.metrics, im.config,
                                                       std::move(executors));
+  // The short path from decision to webhook: this process's worker claims
+  // the rollback its evaluator just committed without waiting for NOTIFY.
+  im.evaluator.SetOnActionQueued([worker = im.worker.get()] { worker->Wake(); });
 
   // Every process seals; one at a time gets the lock. Started before serving
   // so entries of this process never wait for another one to seal them.

@@ -185,6 +185,7 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
     return;
   }
   if (committed->kind == decision::DecisionKind::kNone) return;
+  if (committed->kind == decision::DecisionKind::kAutoRollback && on_action_queued_) on_action_queued_();
   const std::string kind(decision::ToString(committed->kind));
   metrics_.CountDecision(kind);
   if (committed->kind == decision::DecisionKind::kEscalate) {

@@ -5,6 +5,7 @@
 // medians. Bounded in count and time.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,7 @@ int main() {
     }
   }
   bench::BareServer bare;
+  const bool only_backstop = std::getenv("BACKSTOP_BENCH_ONLY_BACKSTOP") != nullptr;
   for (const int batch : {100, 1000}) {
     // Healthy values: the release keeps being evaluated and never decides.
     const std::string body = bench::TelemetryBatch("svc", "v2", 0.001, batch);
@@ -70,7 +72,8 @@ int main() {
     const std::string to_bare = bench::RawPost("/v1/telemetry", "", body);
     std::vector<double> ours, base, ours_p99, base_p99;
     for (int round = 0; round < kRounds; ++round) {
-      const Figure b = Measure(bare.port(), to_bare, batch);
+      // BACKSTOP_BENCH_ONLY_BACKSTOP=1: skip the baseline (for a profiler attached to this process).
+      const Figure b = only_backstop ? Figure{} : Measure(bare.port(), to_bare, batch);
       const Figure o = Measure(server.port(), to_backstop, batch);
       base.push_back(b.samples_per_s);
       base_p99.push_back(b.p99_ms);

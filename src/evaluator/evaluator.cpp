@@ -23,6 +23,8 @@ constexpr Millis kRetentionSlack = std::chrono::minutes(1);
 // The evaluator lease outlives a few ticks, so one slow tick does not lose it.
 constexpr Millis kMinLease = std::chrono::seconds(2);
 constexpr int kLeaseTicks = 3;
+// How many releases a tick evaluates between looks at fresh telemetry.
+constexpr std::size_t kTickSlice = 100;
 
 Millis LeaseDuration(const config::Config& c) { return std::max(kMinLease, c.evaluation_tick * kLeaseTicks); }
 
@@ -70,6 +72,10 @@ std::optional<decision::Evaluation> Evaluator::LatestEvaluation(const std::strin
 
 void Evaluator::EvaluateDirty() {
   std::lock_guard work(work_mutex_);
+  EvaluateDirtyLocked();
+}
+
+void Evaluator::EvaluateDirtyLocked() {
   for (const auto& [id, trigger] : tracker_.TakeDirty()) {
     // One release's failure must not stop the others.
     try {
@@ -97,7 +103,12 @@ void Evaluator::Tick() {
   windows_.SetRetention(registry_.MaxRetention() + kRetentionSlack);
   windows_.Prune(clock_.Now());
   metrics_.SetSeriesActive(windows_.series_count());
+  std::size_t evaluated = 0;
   for (const auto& [id, trigger] : tracker_.All()) {
+    // Releases with fresh telemetry go first, every slice of the tick: over
+    // a large fleet a tick takes a while, and a breaching batch arriving
+    // meanwhile must not wait for all of it.
+    if (++evaluated % kTickSlice == 0) EvaluateDirtyLocked();
     try {
       EvaluateOne(id, trigger);
     } catch (const std::exception& e) {

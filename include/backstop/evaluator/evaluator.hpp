@@ -76,6 +76,7 @@ class Evaluator {
 
  private:
   void EvaluateDirty();
+  void EvaluateDirtyLocked();  // the caller holds work_mutex_
   void Tick();  // the body of a tick; the caller holds work_mutex_
   void Reload();
   void EvaluateOne(const std::string& release_id, SteadyTime trigger);

@@ -14,7 +14,13 @@ BACKSTOP_PACKAGES=(
   libgtest-dev libssl-dev
   postgresql-15 postgresql-client-15
   curl python3
+  prometheus
+  # The web page's browser tests (tests/ui): headless Chromium driven by
+  # Selenium; a font so screenshots show text.
+  chromium chromium-driver python3-selenium fonts-dejavu-core
 )
+# Integration tests start their own Prometheus (a real one, on a free
+# loopback port with temp storage); the package only provides the binary.
 
 # ccache needs a writable cache folder even where HOME is unset (CI).
 export CCACHE_DIR="${CCACHE_DIR:-${HOME:-/tmp}/.ccache}"
@@ -41,8 +47,25 @@ install_packages() {
   # our own clusters, so keep the packaged one from being created.
   $sudo mkdir -p /etc/postgresql-common/createcluster.d
   echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/backstop.conf >/dev/null
+  # Nor may the prometheus package start a system Prometheus (its postinst
+  # asks invoke-rc.d): a policy-rc.d that refuses every start, for the
+  # duration of the install only, unless one is already there.
+  local policy=/usr/sbin/policy-rc.d own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    own_policy=1
+  fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -o DPkg::Lock::Timeout=300 -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  if [ -n "$own_policy" ]; then $sudo rm -f "$policy"; fi
+  [ "$rc" -eq 0 ] || return "$rc"
+  # Where systemd runs, the unit is still enabled for the next boot: the
+  # tests never use a system Prometheus, so switch it off if we installed it.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 }
 
 # build_backstop BUILD_TYPE [extra cmake args...]
@@ -88,10 +111,11 @@ pg_stop() {
   pg_as "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
 }
 
-# pg_psql DATADIR PORT SQL...: run SQL as the superuser.
+# pg_psql DATADIR PORT SQL...: run SQL as the superuser (in database
+# PG_DB, default postgres).
 pg_psql() {
   local data="$1" port="$2"; shift 2
-  pg_as psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q "$@"
+  pg_as psql -h 127.0.0.1 -p "$port" -U postgres -d "${PG_DB:-postgres}" -v ON_ERROR_STOP=1 -q "$@"
 }
 
 free_port() {
@@ -115,6 +139,13 @@ start_throwaway_pg() {
   BACKSTOP_PG_PORT="$(free_port)"
   PG_FSYNC=$fsync pg_init "$BACKSTOP_PG_DATA" "$BACKSTOP_PG_PORT"
   pg_start "$BACKSTOP_PG_DATA"
+  # Two roles, as in production (README: Database roles): backstop_owner
+  # creates, migrates and owns the test databases; backstop serves with the
+  # grants the migrator gives it. The owner is a member of the serving role
+  # (not the reverse), so it may end the serving role's sessions when it
+  # drops a test database.
   pg_psql "$BACKSTOP_PG_DATA" "$BACKSTOP_PG_PORT" \
-    -c "CREATE ROLE backstop LOGIN CREATEDB" -c "CREATE DATABASE backstop_test OWNER backstop"
+    -c "CREATE ROLE backstop_owner LOGIN CREATEDB" -c "CREATE ROLE backstop LOGIN" \
+    -c "GRANT backstop TO backstop_owner" \
+    -c "CREATE DATABASE backstop_test OWNER backstop_owner"
 }

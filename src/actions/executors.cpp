@@ -189,12 +189,26 @@ class LogExecutor final : public Executor {
   }
 };
 
+// Gate actions wait for a gate answer to hand them out (workflow/gate_flow);
+// the outbox worker never claims them. An action that reaches this executor
+// was queued for another executor before the config made its service a gate
+// one: failing it asks a human, whose approval queues a gate action.
+class GateExecutor final : public Executor {
+ public:
+  std::string name() const override { return "gate"; }
+  ExecutionResult Execute(const ActionRequest&) override {
+    return ExecutionResult{Outcome::kFailed, std::nullopt, std::nullopt, "",
+                           "the service's executor is now a gate: this action cannot be handed out"};
+  }
+};
+
 }  // namespace
 
 Result<std::shared_ptr<Executor>> MakeExecutor(const config::ExecutorConfig& c, int index,
                                                const config::EnvLookup& env) {
   const std::string where = "executors[" + std::to_string(index) + "]";
   if (c.type == config::ExecutorType::kLog) return std::shared_ptr<Executor>(std::make_shared<LogExecutor>());
+  if (c.type == config::ExecutorType::kGate) return std::shared_ptr<Executor>(std::make_shared<GateExecutor>());
   if (c.type == config::ExecutorType::kCommand) {
     if (c.argv.empty()) return Error::InvalidInput(where + ".argv: is required for a command executor");
     return std::shared_ptr<Executor>(std::make_shared<CommandExecutor>(c.argv, c.timeout));

@@ -37,7 +37,11 @@ OutboxWorker::~OutboxWorker() { Stop(); }
 
 Millis OutboxWorker::Lease() const {
   Millis longest{0};
-  for (const auto& e : config_.executors) longest = std::max(longest, e.timeout);
+  // A gate's timeout is how long its actions wait to be handed out, not an
+  // attempt's length: it must not stretch the leases of the executors run here.
+  for (const auto& e : config_.executors) {
+    if (e.type != config::ExecutorType::kGate) longest = std::max(longest, e.timeout);
+  }
   return longest + kLeaseSlack;
 }
 

@@ -4,7 +4,9 @@
 #include <boost/json.hpp>
 
 #include "backstop/api/api_context.hpp"
+#include "backstop/api/deployment_json.hpp"
 #include "backstop/api/escalation_json.hpp"
+#include "backstop/api/release_json.hpp"
 #include "backstop/evaluator/evaluator.hpp"
 #include "backstop/store/decision_repository.hpp"
 #include "backstop/api/json_codec.hpp"
@@ -17,156 +19,10 @@ namespace backstop::api {
 
 namespace {
 
-// Metadata is free-form context for humans; bounded so it cannot bloat rows.
-constexpr std::size_t kMaxMetadataBytes = 16384;
-
-// Collects every problem with a body so the client fixes them in one go.
-class FieldErrors {
- public:
-  void Add(const std::string& field, const std::string& reason) {
-    fields_.push_back(field);
-    messages_.push_back(field + ": " + reason);
-  }
-  bool empty() const { return fields_.empty(); }
-  Error ToError() const {
-    std::string message;
-    for (const auto& m : messages_) message += (message.empty() ? "" : "; ") + m;
-    return Error::InvalidInput(message, fields_);
-  }
-
- private:
-  std::vector<std::string> fields_;
-  std::vector<std::string> messages_;
-};
-
-std::optional<std::string> Identifier(const boost::json::object& o, const char* field, bool required,
-                                      FieldErrors& errors) {
-  const auto* v = o.if_contains(field);
-  if (v == nullptr || (v->is_null() && !required)) {
-    if (required) errors.Add(field, "is required");
-    return std::nullopt;
-  }
-  if (!v->is_string() || !IsValidIdentifier(v->as_string())) {
-    errors.Add(field, v->is_string() ? kIdentifierRule : std::string("must be a string; ") + kIdentifierRule);
-    return std::nullopt;
-  }
-  return std::string(v->as_string());
-}
-
-std::optional<double> TrafficPercent(const boost::json::object& o, FieldErrors& errors) {
-  const auto* v = o.if_contains("traffic_percent");
-  if (v == nullptr) {
-    errors.Add("traffic_percent", "is required");
-    return std::nullopt;
-  }
-  if (!v->is_number()) {
-    errors.Add("traffic_percent", "must be a number from 0 to 100");
-    return std::nullopt;
-  }
-  const double d = v->to_number<double>();
-  if (!std::isfinite(d) || d < 0 || d > 100) {
-    errors.Add("traffic_percent", "must be a number from 0 to 100");
-    return std::nullopt;
-  }
-  return d;
-}
-
-Result<store::NewRelease> ParseDeployment(const boost::json::object& o,
-                                          const policy::PolicyRegistry& registry) {
-  if (auto s = RejectUnknownFields(o, {"id", "service", "environment", "version", "previous_version",
-                                       "release_class", "traffic_percent", "shared_infrastructure",
-                                       "triggered_by", "metadata"});
-      !s) {
-    return s.error();
-  }
-  FieldErrors errors;
-  store::NewRelease r;
-  if (o.contains("id")) {
-    auto id = Identifier(o, "id", true, errors);
-    if (id) {
-      r.id = *id;
-      r.id_from_client = true;
-    }
-  } else {
-    r.id = NewUuid();
-  }
-  r.service = Identifier(o, "service", true, errors).value_or("");
-  r.environment = Identifier(o, "environment", true, errors).value_or("");
-  r.version = Identifier(o, "version", true, errors).value_or("");
-  r.previous_version = Identifier(o, "previous_version", false, errors);
-  if (r.previous_version && *r.previous_version == r.version) {
-    errors.Add("previous_version", "must differ from version");
-  }
-  if (auto cls = Identifier(o, "release_class", true, errors)) {
-    if (!registry.Newest(*cls)) {
-      errors.Add("release_class", "unknown release class " + *cls);
-    } else {
-      r.release_class = *cls;
-    }
-  }
-  r.traffic_percent = TrafficPercent(o, errors).value_or(0);
-  if (const auto* v = o.if_contains("shared_infrastructure"); v != nullptr && !v->is_null()) {
-    if (!v->is_bool()) {
-      errors.Add("shared_infrastructure", "must be true or false");
-    } else {
-      r.shared_infrastructure = v->as_bool();
-    }
-  }
-  r.triggered_by = Identifier(o, "triggered_by", false, errors);
-  if (const auto* v = o.if_contains("metadata"); v != nullptr && !v->is_null()) {
-    if (!v->is_object()) {
-      errors.Add("metadata", "must be a JSON object");
-    } else {
-      std::string text = boost::json::serialize(*v);
-      if (text.size() > kMaxMetadataBytes) {
-        errors.Add("metadata", "must be at most " + std::to_string(kMaxMetadataBytes) + " bytes");
-      } else {
-        r.metadata = std::move(text);
-      }
-    }
-  }
-  if (!errors.empty()) return errors.ToError();
-  r.request_body = boost::json::serialize(o);
-  return r;
-}
-
-// A release with what the database knows of its decisions.
-struct ReleaseView {
-  store::Release release;
-  std::vector<store::DecisionRow> decisions;
-};
-
-ReleaseView LoadView(pqxx::transaction_base& tx, store::Release r) {
-  auto decisions = store::DecisionRepository::ListForRelease(tx, r.id);
-  return ReleaseView{std::move(r), std::move(decisions)};
-}
-
-// The evaluation is this process's latest; without one (another process
-// evaluates, or none ran yet) the evidence of the newest decision stands in.
-boost::json::object ReleaseResource(const ApiContext& ctx, const ReleaseView& v) {
-  boost::json::object o = ReleaseToJson(v.release);
-  if (auto e = ctx.evaluator.LatestEvaluation(v.release.id)) {
-    o["evaluation"] = decision::EvaluationToJson(*e);
-  } else if (!v.decisions.empty()) {
-    o["evaluation"] = ParseStoredJson(v.decisions.front().evidence);
-  } else {
-    o["evaluation"] = nullptr;
-  }
-  boost::json::array decisions;
-  for (const auto& d : v.decisions) decisions.push_back(DecisionToJson(d));
-  o["decisions"] = std::move(decisions);
-  return o;
-}
-
-http::Response WrapRelease(const ApiContext& ctx, int status, const ReleaseView& v) {
-  boost::json::object body{{"release", ReleaseResource(ctx, v)}};
-  return http::JsonResponse(status, Serialize(body));
-}
-
 void PostDeployment(ApiContext& ctx, const http::RequestContext& rc, http::Respond respond) {
   auto body = ParseJsonObject(rc.request.body);
   if (!body) return respond(http::ErrorResponse(body.error()));
-  auto parsed = ParseDeployment(*body, ctx.registry);
+  auto parsed = ParseDeployment(*body, ctx.registry, {}, rc.request.body);  // api/deployment_json
   if (!parsed) return respond(http::ErrorResponse(parsed.error()));
   const std::string deployed_by = rc.principal->name;
   struct Registered {
@@ -201,9 +57,8 @@ void PostTraffic(ApiContext& ctx, const http::RequestContext& rc, http::Respond 
   if (auto s = RejectUnknownFields(*body, {"traffic_percent"}); !s) {
     return respond(http::ErrorResponse(s.error()));
   }
-  FieldErrors errors;
-  const auto traffic = TrafficPercent(*body, errors);
-  if (!errors.empty()) return respond(http::ErrorResponse(errors.ToError()));
+  const auto traffic = ParseTrafficPercent(*body);
+  if (!traffic) return respond(http::ErrorResponse(traffic.error()));
   const std::string actor = rc.principal->name;
   RunDb<ReleaseView>(
       ctx, std::move(respond),

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "backstop/common/identifiers.hpp"
+#include "backstop/common/writable_json.hpp"
 #include "backstop/http/error_response.hpp"
 
 namespace backstop::api {
@@ -125,6 +126,7 @@ boost::json::object ReleaseToJson(const store::Release& r) {
   o["environment"] = r.environment;
   o["version"] = r.version;
   o["previous_version"] = OptionalJson(r.previous_version);
+  o["previous_version_inferred"] = r.previous_version_inferred;
   o["release_class"] = r.release_class;
   o["thresholds_version"] = r.thresholds_version;
   o["traffic_percent"] = decision::JsonNumber(r.traffic_percent);
@@ -152,7 +154,17 @@ boost::json::object AuditEntryToJson(const audit::AuditEntry& e) {
   return o;
 }
 
-std::string Serialize(const boost::json::value& v) { return boost::json::serialize(v); }
+// The last guard of "every answer is JSON": nothing should hand in an
+// infinite number or bytes that are not UTF-8 (numbers from requests are
+// checked, evaluations write through JsonNumber, parsed bodies are valid
+// UTF-8, error bodies are repaired where they are built), so the copy is
+// only paid for in the case that must not happen.
+std::string Serialize(const boost::json::value& v) {
+  if (IsWritableJson(v)) return boost::json::serialize(v);
+  boost::json::value copy = v;
+  MakeWritableJson(copy);
+  return boost::json::serialize(copy);
+}
 
 Result<std::optional<std::string>> OptionalString(const boost::json::object& obj, const char* field) {
   const auto* v = obj.if_contains(field);

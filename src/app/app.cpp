@@ -20,8 +20,10 @@
 #include "backstop/http/router.hpp"
 #include "backstop/http/server.hpp"
 #include "backstop/metrics/metrics.hpp"
+#include "backstop/pull/telemetry_puller.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/release_repository.hpp"
+#include "backstop/store/schema_access.hpp"
 
 namespace backstop::app {
 
@@ -61,7 +63,7 @@ struct App::Impl {
         evaluator(*pool, registry, windows, metrics, config, clock),
         sealer(config.database_url, config.database, audit::AuditSealer::Options{}),
         api{*pool, metrics, config, registry, windows, evaluator, clock,
-            [this] { return server && server->draining(); }} {}
+            [this] { return server && server->draining(); }, authenticator, {}} {}
 
   void ExportAuditHead() {
     auto head = pool->Run<audit::AuditHead>([](pqxx::connection& conn) -> Result<audit::AuditHead> {
@@ -107,6 +109,52 @@ struct App::Impl {
     return Ok();
   }
 
+  // The GitHub webhook secret: a configured secret_env whose variable is
+  // unset or empty is a start-up error, like a webhook executor's.
+  Status LoadIntegrationSecrets() {
+    const std::string& name = config.integrations.github.secret_env;
+    if (name.empty()) return Ok();
+    const auto secret = config::ProcessEnv()(name);
+    if (!secret || secret->empty()) {
+      return Error::InvalidInput("integrations.github.secret_env: environment variable " + name + " is not set");
+    }
+    api.github_secret = *secret;
+    return Ok();
+  }
+
+  // A default release class that is not loaded refuses every event relying
+  // on it (400 naming the key); say so once at start-up.
+  void WarnAboutIntegrationDefaults() const {
+    const auto& i = config.integrations;
+    for (const auto& [key, cls] :
+         {std::pair<const char*, const std::optional<std::string>*>{"integrations.flagger.default_release_class",
+                                                                    &i.flagger.default_release_class},
+          {"integrations.cdevents.default_release_class", &i.cdevents.default_release_class},
+          {"integrations.github.default_release_class", &i.github.default_release_class}}) {
+      if (*cls && !registry.Newest(**cls)) {
+        spdlog::warn("{}: release class {} is not loaded; events relying on it are refused", key, **cls);
+      }
+    }
+  }
+
+  // DESIGN "Audit log": tampering must need a superuser, which holds only
+  // while the serving role cannot alter the audit table. Serving still works
+  // (a single-role local setup is legitimate), so this is a warning.
+  void WarnIfServingRoleControlsTheAuditTable() {
+    auto control = pool->Run<std::optional<store::AuditTableControl>>(
+        [](pqxx::connection& conn) -> Result<std::optional<store::AuditTableControl>> {
+          pqxx::read_transaction tx(conn);
+          return store::AuditTableControlOf(tx);
+        });
+    if (!control.ok() || !control->has_value() || !(*control)->controls) return;
+    const store::AuditTableControl& c = **control;
+    spdlog::warn(
+        "database role {} {} the audit table audit_log (owner {}): it could switch off the append-only "
+        "triggers and rewrite history. Serve with a role that was only granted access, and migrate as the "
+        "owner with migration_database_url (README: Database roles)",
+        c.role, c.superuser ? "is a superuser and so controls" : "owns (or owns the schema of)", c.table_owner);
+  }
+
   void BackgroundLoop(std::stop_token stop) {
     std::unique_lock lock(mutex);
     while (!stop.stop_requested()) {
@@ -131,6 +179,7 @@ struct App::Impl {
   api::ApiContext api;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<actions::OutboxWorker> worker;
+  std::unique_ptr<pull::TelemetryPuller> puller;
 
   std::mutex mutex;
   std::condition_variable_any cv;  // woken by the background thread's stop request
@@ -154,8 +203,16 @@ Status App::Start() {
   api::AddEscalationRoutes(im.router, im.api);
   api::AddActionRoutes(im.router, im.api);
   api::AddApprovalRoutes(im.router, im.api);
+  api::AddArgoRolloutsRoutes(im.router, im.api);
+  api::AddFlaggerRoutes(im.router, im.api);
+  api::AddCdeventsRoutes(im.router, im.api);
+  api::AddGithubRoutes(im.router, im.api);
+  api::AddUiRoutes(im.router, im.api);
 
+  if (auto s = im.LoadIntegrationSecrets(); !s) return s;
   if (auto s = im.LoadThresholds(); !s) return s;
+  im.WarnAboutIntegrationDefaults();
+  im.WarnIfServingRoleControlsTheAuditTable();
 
   // Executors are built before serving: a webhook without its secret is a
   // start-up error, not a surprise at the first rollback.
@@ -181,6 +238,13 @@ Status App::Start() {
   im.evaluator.Start();
   if (auto s = im.server->Start(); !s) return s;
   im.worker->Start();
+  // Pulls feed the evaluator's windows and run only while it holds the lease.
+  im.puller = std::make_unique<pull::TelemetryPuller>(
+      im.config.telemetry_sources, im.windows, im.metrics,
+      pull::PullHooks{[&im] { return im.evaluator.active(); }, [&im] { return im.evaluator.PullTargets(); },
+                      [&im](const auto& touched, auto arrival) { im.evaluator.NotifyTelemetry(touched, arrival); },
+                      [&im] { return im.clock.Now(); }});
+  im.puller->Start();
   im.background = std::jthread([&im](std::stop_token stop) { im.BackgroundLoop(stop); });
   spdlog::info("backstop {} serving on http://{}:{} (instance {})", BACKSTOP_VERSION,
                im.config.listen_host, im.server->port(), im.config.instance_id);
@@ -193,6 +257,7 @@ void App::Stop() {
   im.stopped = true;
   if (im.server) im.server->Shutdown();
   im.authenticator.Stop();
+  if (im.puller) im.puller->Stop();  // it feeds the evaluator: stopped first
   im.evaluator.Stop();
   if (im.worker) im.worker->Stop();
   im.sealer.Stop();  // after the last audited write of this process
@@ -211,6 +276,7 @@ store::DbPool& App::pool() { return *impl_->pool; }
 metrics::Metrics& App::metrics() { return impl_->metrics; }
 const config::Config& App::config() const { return impl_->config; }
 evaluator::Evaluator& App::evaluator() { return impl_->evaluator; }
+pull::TelemetryPuller* App::puller() { return impl_->puller.get(); }
 std::vector<std::pair<std::string, std::string>> App::routes() const { return impl_->router.Routes(); }
 
 }  // namespace backstop::app

@@ -8,7 +8,7 @@ namespace backstop::audit {
 
 namespace {
 
-constexpr WireTable<AuditKind, 23> kAuditKinds{{
+constexpr WireTable<AuditKind, 25> kAuditKinds{{
     {AuditKind::kReleaseRegistered, "release.registered"},
     {AuditKind::kReleaseSuperseded, "release.superseded"},
     {AuditKind::kReleaseTrafficChanged, "release.traffic_changed"},
@@ -29,9 +29,11 @@ constexpr WireTable<AuditKind, 23> kAuditKinds{{
     {AuditKind::kActionAttemptFailed, "action.attempt_failed"},
     {AuditKind::kActionSucceeded, "action.succeeded"},
     {AuditKind::kActionFailed, "action.failed"},
+    {AuditKind::kActionHandedOut, "action.handed_out"},
     {AuditKind::kModeChanged, "mode.changed"},
     {AuditKind::kTokenCreated, "token.created"},
     {AuditKind::kTokenRevoked, "token.revoked"},
+    {AuditKind::kIntegrationEvent, "integration.event"},
 }};
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -14,6 +15,7 @@
 #include "backstop/config/config_loader.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/migrator.hpp"
+#include "backstop/store/schema_access.hpp"
 #include "backstop/store/token_repository.hpp"
 
 namespace backstop::cli {
@@ -23,7 +25,7 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   backstop serve --config FILE [--no-migrate]
   backstop migrate --config FILE
-  backstop thresholds validate DIR
+  backstop thresholds validate DIR [--config FILE]
   backstop token create --config FILE --name NAME --role ROLE
   backstop token revoke --config FILE --name NAME
   backstop queue|releases|mode|audit ...   (over REST; `backstop queue --help`)
@@ -110,19 +112,38 @@ std::optional<config::Config> LoadConfig(const Flags& flags) {
   return std::move(cfg).value();
 }
 
-// Applies migrations over a connection of its own.
+// Applies migrations as the schema owner (migration_database_url), then
+// grants the serving role (database_url's) what it needs, when the two differ.
 bool ApplyMigrations(const config::Config& cfg) {
+  std::unique_ptr<pqxx::connection> owner;
+  std::unique_ptr<pqxx::connection> serving;
   try {
-    auto conn = store::DbPool::Connect(cfg.database_url, cfg.database);
-    auto applied = store::Migrate(*conn, cfg.migrations_dir);
+    owner = store::DbPool::Connect(cfg.MigrationDatabaseUrl(), cfg.database);
+    if (cfg.MigrationDatabaseUrl() != cfg.database_url) serving = store::DbPool::Connect(cfg.database_url, cfg.database);
+  } catch (const std::exception& e) {
+    spdlog::error("migrations: cannot reach the database: {}", e.what());
+    return false;
+  }
+  try {
+    auto applied = store::Migrate(*owner, cfg.migrations_dir);
     if (!applied) {
       spdlog::error("migrations: {}", applied.error().message);
       return false;
     }
     spdlog::info("migrations: {} applied", applied->size());
+    if (!serving) return true;
+    const std::string owner_role = store::CurrentRole(*owner);
+    const std::string serving_role = store::CurrentRole(*serving);
+    if (serving_role == owner_role) return true;
+    if (auto granted = store::GrantServingAccess(*owner, serving_role); !granted) {
+      spdlog::error("migrations: {}", granted.error().message);
+      return false;
+    }
+    spdlog::info("migrations: role {} (owner) granted role {} access to the tables, without ownership",
+                 owner_role, serving_role);
     return true;
   } catch (const std::exception& e) {
-    spdlog::error("migrations: cannot reach the database: {}", e.what());
+    spdlog::error("migrations: {}", e.what());
     return false;
   }
 }
@@ -228,6 +249,32 @@ int Token(const std::vector<std::string>& args) {
   }
 }
 
+// `thresholds validate DIR [--config FILE]`: with a config, queries must
+// name its telemetry sources. The config file is read alone (no environment:
+// validation needs no secrets and no database).
+int Thresholds(const std::vector<std::string>& args) {
+  if (args.size() < 3 || args[1] != "validate" || args[2].starts_with("--")) {
+    std::cerr << kUsage;
+    return kExitUsage;
+  }
+  const Flags flags = ParseFlags(args, 3, {"--config"}, {});
+  if (!flags.error.empty()) {
+    std::cerr << "error: " << flags.error << "\n" << kUsage;
+    return kExitUsage;
+  }
+  std::optional<std::vector<std::string>> sources;
+  if (const auto path = flags.Get("--config")) {
+    auto config = config::LoadConfigFile(*path, nullptr);
+    if (!config.ok()) {
+      std::cerr << "error: " << config.error().message << "\n";
+      return kExitFailure;
+    }
+    sources.emplace();
+    for (const auto& source : config->telemetry_sources) sources->push_back(source.name);
+  }
+  return ValidateThresholdsCommand(args[2], std::cout, std::cerr, sources);
+}
+
 }  // namespace
 
 int Run(const std::vector<std::string>& args) {
@@ -240,13 +287,7 @@ int Run(const std::vector<std::string>& args) {
   if (command == "migrate") return Migrate(args);
   if (command == "token") return Token(args);
   if (IsRestCommand(command)) return RunRestCommand(args, config::ProcessEnv(), std::cout, std::cerr);
-  if (command == "thresholds") {
-    if (args.size() != 3 || args[1] != "validate") {
-      std::cerr << kUsage;
-      return kExitUsage;
-    }
-    return ValidateThresholdsCommand(args[2], std::cout, std::cerr);
-  }
+  if (command == "thresholds") return Thresholds(args);
   if (command == "--help" || command == "help" || command == "-h") {
     std::cout << kUsage;
     return kExitOk;

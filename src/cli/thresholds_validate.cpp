@@ -14,12 +14,19 @@ std::string Files(std::size_t n) { return n == 1 ? "file" : "files"; }
 
 }  // namespace
 
-int ValidateThresholdsCommand(const std::string& dir, std::ostream& out, std::ostream& err) {
+int ValidateThresholdsCommand(const std::string& dir, std::ostream& out, std::ostream& err,
+                              const std::optional<std::vector<std::string>>& sources) {
   const policy::DirectoryResult result = policy::ParseThresholdDirectory(dir);
   std::size_t valid = 0;
   for (const auto& file : result.files) {
     for (const auto& error : file.result.errors) err << error.ToString() << '\n';
-    if (file.result.set) ++valid;
+    if (!file.result.set) continue;
+    if (sources) {
+      const auto errors = policy::CheckQuerySources(*file.result.set, file.file, *sources);
+      for (const auto& error : errors) err << error.ToString() << '\n';
+      if (!errors.empty()) continue;
+    }
+    ++valid;
   }
   if (!result.directory_readable) {
     out << "no threshold files validated\n";

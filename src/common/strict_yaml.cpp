@@ -224,6 +224,15 @@ void YamlReader::Fail(std::string field, std::string reason) {
 
 bool YamlReader::VisitMap(const YAML::Node& node, const std::string& path,
                           std::span<const std::string_view> known_keys, const Visit& visit) {
+  return VisitKeys(node, path, &known_keys, visit);
+}
+
+bool YamlReader::VisitOpenMap(const YAML::Node& node, const std::string& path, const Visit& visit) {
+  return VisitKeys(node, path, nullptr, visit);
+}
+
+bool YamlReader::VisitKeys(const YAML::Node& node, const std::string& path,
+                           const std::span<const std::string_view>* known_keys, const Visit& visit) {
   const std::string field = path.empty() ? document_field_ : path;
   if (node.IsNull()) return true;
   if (!node.IsMap()) {
@@ -238,7 +247,8 @@ bool YamlReader::VisitMap(const YAML::Node& node, const std::string& path,
     }
     const std::string key = it->first.Scalar();
     const std::string key_path = KeyPath(path, key);
-    if (std::find(known_keys.begin(), known_keys.end(), key) == known_keys.end()) {
+    if (known_keys != nullptr &&
+        std::find(known_keys->begin(), known_keys->end(), key) == known_keys->end()) {
       Fail(key_path, std::string(kUnknownKey));
       continue;
     }

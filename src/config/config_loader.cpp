@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "backstop/actions/delivery.hpp"
 #include "backstop/common/wire_table.hpp"
 
 #include "backstop/common/strict_yaml.hpp"
@@ -48,6 +50,7 @@ constexpr Millis kMaxDuration = std::chrono::hours(24);
 
 constexpr std::string_view kListenEnv = "BACKSTOP_LISTEN";
 constexpr std::string_view kDatabaseUrlEnv = "BACKSTOP_DATABASE_URL";
+constexpr std::string_view kMigrationDatabaseUrlEnv = "BACKSTOP_MIGRATION_DATABASE_URL";
 
 constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info", "warn",
                                                         "error"};
@@ -121,16 +124,64 @@ bool IsHttpUrl(std::string_view url) {
 // given type accepts is decided after the type is known.
 constexpr std::array<std::string_view, 7> kExecutorKeys = {
     "match", "type", "url", "secret_env", "argv", "timeout", "max_attempts"};
-constexpr WireTable<ExecutorType, 3> kExecutorTypes{{
+constexpr WireTable<ExecutorType, 4> kExecutorTypes{{
     {ExecutorType::kWebhook, "webhook"},
     {ExecutorType::kCommand, "command"},
     {ExecutorType::kLog, "log"},
+    {ExecutorType::kGate, "gate"},
 }};
 
+constexpr WireTable<TelemetrySourceType, 1> kTelemetrySourceTypes{{
+    {TelemetrySourceType::kPrometheus, "prometheus"},
+}};
+constexpr std::array<std::string_view, 8> kTelemetrySourceKeys = {
+    "name", "type", "url", "interval", "timeout", "max_concurrency", "headers_env", "labels"};
+constexpr std::array<std::string_view, 3> kSourceLabelKeys = {"service", "environment", "version"};
+// Each source runs its own scheduler and workers; the caps keep a typo from
+// starting hundreds of threads.
+constexpr std::int64_t kMaxTelemetrySources = 16;
+constexpr std::int64_t kMaxSourceConcurrency = 32;
+// Pulling a metrics store more often than it scrapes only repeats values.
+constexpr Millis kMinPullInterval = std::chrono::seconds(1);
+// The source of pushed samples that name none (DESIGN "Sources").
+constexpr std::string_view kPushedSource = "default";
+// Headers the HTTP client writes itself.
+constexpr std::array<std::string_view, 5> kReservedHeaders = {"host", "content-type", "content-length",
+                                                              "connection", "transfer-encoding"};
+
+// RFC 9110 token characters.
+bool IsHeaderName(std::string_view name) {
+  if (name.empty()) return false;
+  for (const char c : name) {
+    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+bool IsReservedHeader(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return std::find(kReservedHeaders.begin(), kReservedHeaders.end(), lower) != kReservedHeaders.end();
+}
+
+// A Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*.
+bool IsLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
 bool ExecutorTypeAllows(ExecutorType type, std::string_view key) {
-  // timeout and max_attempts belong to the outbox worker's delivery loop and
-  // apply to every executor type, including log.
-  if (key == "match" || key == "type" || key == "timeout" || key == "max_attempts") return true;
+  if (key == "match" || key == "type" || key == "timeout") return true;
+  // A gate action is handed out once, never attempted again: max_attempts
+  // means nothing for it. For the others it belongs to the outbox worker's
+  // delivery loop and applies to every type, including log.
+  if (key == "max_attempts") return type != ExecutorType::kGate;
   if (type == ExecutorType::kWebhook) return key == "url" || key == "secret_env";
   if (type == ExecutorType::kCommand) return key == "argv";
   return false;
@@ -179,6 +230,8 @@ class ConfigReader {
                 {"listen", [this](const auto& v, const auto& p) { ReadListen(v, p); }},
                 {"database_url",
                  [this](const auto& v, const auto& p) { ReadString(v, p, config_.database_url); }},
+                {"migration_database_url",
+                 [this](const auto& v, const auto& p) { ReadString(v, p, config_.migration_database_url); }},
                 {"migrations_dir",
                  [this](const auto& v, const auto& p) { ReadString(v, p, config_.migrations_dir); }},
                 {"thresholds_dir",
@@ -194,6 +247,9 @@ class ConfigReader {
                 {"http", [this](const auto& v, const auto& p) { ReadHttp(v, p); }},
                 {"database", [this](const auto& v, const auto& p) { ReadDatabase(v, p); }},
                 {"executors", [this](const auto& v, const auto& p) { ReadExecutors(v, p); }},
+                {"telemetry_sources",
+                 [this](const auto& v, const auto& p) { ReadTelemetrySources(v, p); }},
+                {"integrations", [this](const auto& v, const auto& p) { ReadIntegrations(v, p); }},
             });
   }
 
@@ -374,7 +430,7 @@ class ConfigReader {
         if (!type) Fail(map->PathOf("type"), "must be one of " + JoinWireNames(kExecutorTypes));
       }
     } else {
-      Fail(map->PathOf("type"), "is required (webhook, command or log)");
+      Fail(map->PathOf("type"), "is required (webhook, command, log or gate)");
     }
 
     for (const auto& [key, value] : map->entries()) {
@@ -392,14 +448,7 @@ class ConfigReader {
       } else if (key == "url") {
         ReadWebhookUrl(value, key_path, executor.url);
       } else if (key == "secret_env") {
-        std::string name;
-        if (ReadString(value, key_path, name)) {
-          if (IsEnvVarName(name)) {
-            executor.secret_env = name;
-          } else {
-            Fail(key_path, "must be an environment variable name (letters, digits, _)");
-          }
-        }
+        ReadEnvVarName(value, key_path, executor.secret_env);
       } else if (key == "argv") {
         ReadArgv(value, key_path, executor.argv);
       }
@@ -414,8 +463,222 @@ class ConfigReader {
       }
     } else if (*type == ExecutorType::kCommand) {
       if (!map->Find("argv")) Fail(map->PathOf("argv"), "is required for a command executor");
+    } else if (*type == ExecutorType::kGate) {
+      // Orchestrators poll every few minutes at most; 5s would fail every gate action.
+      if (!map->Find("timeout")) executor.timeout = kDefaultGateTimeout;
     }
     return true;
+  }
+
+  void ReadTelemetrySources(const YAML::Node& node, const std::string& path) {
+    if (node.IsNull()) return;  // every entry commented out: same as absent
+    if (!node.IsSequence()) {
+      Fail(path, "must be a sequence of telemetry source maps");
+      return;
+    }
+    if (static_cast<std::int64_t>(node.size()) > kMaxTelemetrySources) {
+      Fail(path, "must list at most " + std::to_string(kMaxTelemetrySources) + " sources");
+      return;
+    }
+    std::vector<TelemetrySourceConfig> sources;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string item_path = ItemPath(path, i);
+      TelemetrySourceConfig source;
+      ReadTelemetrySource(node[i], item_path, source);
+      if (!source.name.empty()) {
+        for (std::size_t j = 0; j < sources.size(); ++j) {
+          if (sources[j].name == source.name) {
+            Fail(KeyPath(item_path, "name"),
+                 "duplicate source " + Quote(source.name) + " (also " + ItemPath(path, j) + ")");
+            break;
+          }
+        }
+      }
+      sources.push_back(std::move(source));
+    }
+    config_.telemetry_sources = std::move(sources);
+  }
+
+  void ReadTelemetrySource(const YAML::Node& node, const std::string& path,
+                           TelemetrySourceConfig& source) {
+    if (!node.IsMap()) {
+      Fail(path, "must be a map");
+      return;
+    }
+    const std::optional<YamlMap> map = yaml_.OpenMap(node, path, kTelemetrySourceKeys);
+    if (!map) return;
+    if (const auto value = yaml_.Required(*map, "name")) {
+      if (auto name = yaml_.ReadIdentifier(*value, map->PathOf("name"))) {
+        if (*name == kPushedSource) {
+          Fail(map->PathOf("name"),
+               "\"default\" is the source of pushed samples that name none; choose another name");
+        } else {
+          source.name = std::move(*name);
+        }
+      }
+    }
+    if (const auto value = yaml_.Required(*map, "type")) {
+      std::string text;
+      if (ReadString(*value, map->PathOf("type"), text)) {
+        if (const auto type = ParseWire(kTelemetrySourceTypes, text)) {
+          source.type = *type;
+        } else {
+          Fail(map->PathOf("type"), "must be one of " + JoinWireNames(kTelemetrySourceTypes));
+        }
+      }
+    }
+    if (const auto value = yaml_.Required(*map, "url")) ReadSourceUrl(*value, map->PathOf("url"), source.url);
+    if (const auto value = map->Get("interval")) {
+      Millis interval{0};
+      ReadDuration(*value, map->PathOf("interval"), interval);
+      if (interval.count() > 0 && interval < kMinPullInterval) {
+        Fail(map->PathOf("interval"), "must be at least " + FormatDuration(kMinPullInterval));
+      } else if (interval.count() > 0) {
+        source.interval = interval;
+      }
+    }
+    if (const auto value = map->Get("timeout")) ReadDuration(*value, map->PathOf("timeout"), source.timeout);
+    if (const auto value = map->Get("max_concurrency")) {
+      ReadInteger(*value, map->PathOf("max_concurrency"), kMaxSourceConcurrency, source.max_concurrency);
+    }
+    if (const auto value = map->Get("headers_env")) {
+      ReadHeadersEnv(*value, map->PathOf("headers_env"), source.headers_env);
+    }
+    if (const auto value = map->Get("labels")) ReadSourceLabels(*value, map->PathOf("labels"), source.labels);
+  }
+
+  void ReadSourceUrl(const YAML::Node& node, const std::string& path, std::string& out) {
+    std::string url;
+    if (!ReadString(node, path, url)) return;
+    if (!IsHttpUrl(url) || url.find_first_of("?#") != std::string::npos) {
+      Fail(path, "must be an http:// or https:// URL without a query or fragment");
+      return;
+    }
+    // Like webhook URLs: outbound TLS is not built yet (INTEGRATIONS §5).
+    if (url.starts_with("https://")) {
+      Fail(path, "https:// is not supported yet (outbound TLS is coming); use http://");
+      return;
+    }
+    if (!actions::ParseHttpUrl(url)) {
+      Fail(path, "must be http://host[:port][/path] with a port from 1 to 65535");
+      return;
+    }
+    while (url.ends_with('/')) url.pop_back();
+    out = url;
+  }
+
+  void ReadHeadersEnv(const YAML::Node& node, const std::string& path,
+                      std::vector<std::pair<std::string, std::string>>& out) {
+    yaml_.VisitOpenMap(node, path, [&](const std::string& header, const YAML::Node& value) {
+      const std::string header_path = KeyPath(path, header);
+      if (!IsHeaderName(header)) {
+        Fail(header_path, "is not a valid HTTP header name");
+        return;
+      }
+      if (IsReservedHeader(header)) {
+        Fail(header_path, "is set by Backstop itself and cannot be configured");
+        return;
+      }
+      std::string name;
+      if (!ReadString(value, header_path, name)) return;
+      if (!IsEnvVarName(name)) {
+        Fail(header_path, "must be an environment variable name (letters, digits, _)");
+        return;
+      }
+      out.emplace_back(header, name);
+    });
+  }
+
+  void ReadSourceLabels(const YAML::Node& node, const std::string& path, SourceLabels& labels) {
+    const auto read = [this](const YAML::Node& value, const std::string& key_path, std::string& out) {
+      std::string name;
+      if (!ReadString(value, key_path, name)) return;
+      if (!IsLabelName(name)) {
+        Fail(key_path, "must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+        return;
+      }
+      out = name;
+    };
+    ReadMap(node, path,
+            {
+                {"service", [&](const auto& v, const auto& p) { read(v, p, labels.service); }},
+                {"environment", [&](const auto& v, const auto& p) { read(v, p, labels.environment); }},
+                {"version", [&](const auto& v, const auto& p) { read(v, p, labels.version); }},
+            });
+  }
+
+  // integrations: flagger, cdevents, github (INTEGRATIONS.md §2, §3).
+  void ReadIntegrations(const YAML::Node& node, const std::string& path) {
+    IntegrationsConfig& integrations = config_.integrations;
+    ReadMap(node, path,
+            {
+                {"flagger",
+                 [&](const auto& v, const auto& p) {
+                   ReadMap(v, p,
+                           {
+                               {"default_release_class",
+                                [&](const auto& v2, const auto& p2) {
+                                  ReadReleaseClass(v2, p2, integrations.flagger.default_release_class);
+                                }},
+                               {"default_traffic_percent",
+                                [&](const auto& v2, const auto& p2) {
+                                  ReadTrafficPercent(v2, p2, integrations.flagger.default_traffic_percent);
+                                }},
+                           });
+                 }},
+                {"cdevents",
+                 [&](const auto& v, const auto& p) {
+                   ReadMap(v, p,
+                           {
+                               {"default_release_class",
+                                [&](const auto& v2, const auto& p2) {
+                                  ReadReleaseClass(v2, p2, integrations.cdevents.default_release_class);
+                                }},
+                           });
+                 }},
+                {"github",
+                 [&](const auto& v, const auto& p) {
+                   ReadMap(v, p,
+                           {
+                               {"secret_env",
+                                [&](const auto& v2, const auto& p2) {
+                                  ReadEnvVarName(v2, p2, integrations.github.secret_env);
+                                }},
+                               {"default_release_class",
+                                [&](const auto& v2, const auto& p2) {
+                                  ReadReleaseClass(v2, p2, integrations.github.default_release_class);
+                                }},
+                               {"default_traffic_percent",
+                                [&](const auto& v2, const auto& p2) {
+                                  ReadTrafficPercent(v2, p2, integrations.github.default_traffic_percent);
+                                }},
+                           });
+                 }},
+            });
+  }
+
+  void ReadReleaseClass(const YAML::Node& node, const std::string& path, std::optional<std::string>& out) {
+    if (std::optional<std::string> cls = yaml_.ReadIdentifier(node, path)) out = std::move(*cls);
+  }
+
+  void ReadTrafficPercent(const YAML::Node& node, const std::string& path, double& out) {
+    const std::optional<double> value = yaml_.ReadNumber(node, path);
+    if (!value) return;
+    if (*value < 0 || *value > 100) {
+      Fail(path, "must be a number from 0 to 100");
+      return;
+    }
+    out = *value;
+  }
+
+  void ReadEnvVarName(const YAML::Node& node, const std::string& path, std::string& out) {
+    std::string name;
+    if (!ReadString(node, path, name)) return;
+    if (!IsEnvVarName(name)) {
+      Fail(path, "must be an environment variable name (letters, digits, _)");
+      return;
+    }
+    out = name;
   }
 
   void ReadWebhookUrl(const YAML::Node& node, const std::string& path, std::string& out) {
@@ -513,14 +776,32 @@ Result<Config> ParseConfigOrThrow(const std::string& yaml_text, const std::strin
   }
 
   // Environment overrides win over the file; each is validated like its key
-  // but errors name the variable.
+  // but errors name the variable. Header secrets of telemetry sources come
+  // from the environment too; an unset one names its key.
   if (env) {
+    for (std::size_t i = 0; i < config.telemetry_sources.size(); ++i) {
+      TelemetrySourceConfig& source = config.telemetry_sources[i];
+      for (const auto& [header, variable] : source.headers_env) {
+        const std::optional<std::string> value = env(variable);
+        if (!value || value->empty()) {
+          errors.push_back(KeyPath(KeyPath(ItemPath("telemetry_sources", i), "headers_env"), header) +
+                           ": environment variable " + variable + " is not set");
+        } else {
+          source.headers.emplace_back(header, *value);
+        }
+      }
+    }
     if (const std::optional<std::string> url = env(std::string(kDatabaseUrlEnv))) {
       if (url->empty()) {
         errors.push_back(std::string(kDatabaseUrlEnv) + ": must not be empty");
       } else {
         config.database_url = *url;
       }
+    }
+    if (const std::optional<std::string> url = env(std::string(kMigrationDatabaseUrlEnv))) {
+      // Empty is allowed here: it means "the same as database_url", so a
+      // deployment can switch the override off without unsetting it.
+      config.migration_database_url = *url;
     }
     if (const std::optional<std::string> listen = env(std::string(kListenEnv))) {
       if (const std::optional<ListenAddress> address = ParseListen(*listen)) {
@@ -613,6 +894,11 @@ Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
   } catch (...) {
     return Error::InvalidInput("cannot read config file " + Quote(path));
   }
+}
+
+std::string_view ToString(TelemetrySourceType t) { return WireName(kTelemetrySourceTypes, t); }
+std::optional<TelemetrySourceType> ParseTelemetrySourceType(std::string_view text) {
+  return ParseWire(kTelemetrySourceTypes, text);
 }
 
 std::string_view ToString(ExecutorType t) { return WireName(kExecutorTypes, t); }

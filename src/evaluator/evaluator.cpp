@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "backstop/common/sha256.hpp"
 #include "backstop/config/executor_match.hpp"
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/store/escalation_repository.hpp"
@@ -11,6 +10,7 @@
 #include "backstop/store/row_helpers.hpp"
 #include "backstop/workflow/decision_commit.hpp"
 #include "backstop/workflow/escalations.hpp"
+#include "backstop/workflow/gate_flow.hpp"
 #include "backstop/workflow/policy_sync.hpp"
 
 namespace backstop::evaluator {
@@ -28,11 +28,6 @@ constexpr std::size_t kTickSlice = 100;
 
 Millis LeaseDuration(const config::Config& c) { return std::max(kMinLease, c.evaluation_tick * kLeaseTicks); }
 
-decision::ReleaseFacts FactsOf(const store::Release& r) {
-  return decision::ReleaseFacts{r.id, r.service, r.environment, r.version, r.previous_version,
-                                r.traffic_percent, r.shared_infrastructure, r.started_at};
-}
-
 }  // namespace
 
 Evaluator::Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, telemetry::WindowStore& windows,
@@ -43,7 +38,7 @@ Evaluator::Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, tele
       metrics_(metrics),
       config_(config),
       clock_(clock),
-      lease_(pool, config.instance_id + ":" + RandomHex(4), LeaseDuration(config)),
+      lease_(pool, config.instance_id, LeaseDuration(config)),
       verifier_(pool, registry, windows, metrics, lease_, clock),
       scheduler_(config.evaluation_tick, [this] { EvaluateDirty(); }, [this] { TickNow(); }) {}
 
@@ -51,7 +46,12 @@ Evaluator::~Evaluator() { Stop(); }
 
 void Evaluator::Start() {
   SyncClock();
-  lease_.Renew();  // at once, so a lone process is active before it serves
+  // A restart with the same instance_id does not wait for its previous
+  // life's lease to expire (DESIGN: a process reclaims at once what it held
+  // under its own id); then the lease is taken or renewed at once, so a lone
+  // process is active before it serves.
+  lease_.TakeBackFromPreviousLife();
+  lease_.Renew();
   scheduler_.Start();
 }
 
@@ -68,6 +68,17 @@ void Evaluator::NotifyRelease(const store::Release& release) { tracker_.Upsert(r
 
 std::optional<decision::Evaluation> Evaluator::LatestEvaluation(const std::string& release_id) const {
   return tracker_.Latest(release_id);
+}
+
+std::vector<pull::PullRelease> Evaluator::PullTargets() const {
+  std::vector<pull::PullRelease> out = verifier_.Verifying();
+  for (store::Release& r : tracker_.Releases()) {
+    auto set = registry_.Find(r.release_class, r.thresholds_version);
+    if (!set) continue;  // evaluation reloads the registry and logs it
+    out.push_back({std::move(r.service), std::move(r.environment), std::move(r.version),
+                   std::move(r.previous_version), std::move(set)});
+  }
+  return out;
 }
 
 void Evaluator::EvaluateDirty() {
@@ -100,6 +111,7 @@ void Evaluator::Tick() {
   });
   if (mode.ok()) mode_.store(*mode);
   Reload();
+  metrics_.SetDecisionsUncommitted(tracker_.Uncommitted().size());  // releases that left drop out
   windows_.SetRetention(registry_.MaxRetention() + kRetentionSlack);
   windows_.Prune(clock_.Now());
   metrics_.SetSeriesActive(windows_.series_count());
@@ -122,20 +134,39 @@ void Evaluator::Reload() {
   struct Loaded {
     std::vector<store::Release> releases;
     std::set<std::string> pending;
+    std::vector<workflow::FailedGateAction> gate_timeouts;
   };
   const SteadyTime read_started = std::chrono::steady_clock::now();
-  auto loaded = pool_.Run<Loaded>([](pqxx::connection& conn) -> Result<Loaded> {
+  auto loaded = pool_.Run<Loaded>([this](pqxx::connection& conn) -> Result<Loaded> {
     {
       pqxx::work tx(conn);
       workflow::ExpireDueEscalations(tx);
       tx.commit();
     }
+    // Gate actions nobody picked up in time fail here (each in its own
+    // transaction) and open their rollback.failed escalations. A failing
+    // sweep must not stop the reload: it is tried again next tick.
+    std::vector<workflow::FailedGateAction> timeouts;
+    try {
+      timeouts = workflow::FailOverdueGateActions(conn, config_, registry_, config_.instance_id);
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      spdlog::error("evaluator: gate action timeout sweep failed: {}", e.what());
+    }
     pqxx::read_transaction tx(conn);
-    return Loaded{store::ReleaseRepository::ListEvaluable(tx), store::EscalationRepository::PendingReleaseIds(tx)};
+    return Loaded{store::ReleaseRepository::ListEvaluable(tx), store::EscalationRepository::PendingReleaseIds(tx),
+                  std::move(timeouts)};
   });
   if (!loaded.ok()) {
     spdlog::warn("evaluator: cannot reload releases: {}", loaded.error().message);
     return;
+  }
+  for (const auto& t : loaded->gate_timeouts) {
+    metrics_.CountGateTimeout();
+    metrics_.CountActionAttempt("gate", "failed");
+    metrics_.CountRollback(t.decided_by, "failed");
+    spdlog::warn("executor: gate action {} of release {} failed: {}", t.action_id, t.release_id, t.error);
   }
   metrics_.SetEscalationsPending(static_cast<std::int64_t>(loaded->pending.size()));
   tracker_.Sync(loaded->releases, loaded->pending, read_started);
@@ -168,7 +199,7 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   }
   const TimePoint now = clock_.Now();
   const decision::Decision pre =
-      decision::Decide(FactsOf(rel), *set, telemetry, decision::DecisionContext{now, mode_.load(), 0}, tracked->history);
+      decision::Decide(store::FactsOf(rel), *set, telemetry, decision::DecisionContext{now, mode_.load(), 0}, tracked->history);
   metrics_.CountEvaluation();
   for (auto c : tracker_.RecordEvaluation(release_id, pre)) metrics_.CountConflict(std::string(decision::ToString(c)));
   // While a human holds the question, evaluation goes on but decides nothing.
@@ -188,9 +219,11 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
         return c;
       });
   if (!committed.ok()) {
-    spdlog::warn("evaluator: decision for {} not committed: {}", rel.id, committed.error().message);
+    RecordCommitFailure(rel, pre.kind, committed.error());
     return;
   }
+  tracker_.ClearCommitFailures(release_id);
+  metrics_.SetDecisionsUncommitted(tracker_.Uncommitted().size());
   if (committed->already_decided) {
     tracker_.MarkSettled(release_id, rel.episode, pre.kind);
     return;
@@ -208,6 +241,27 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   spdlog::info("evaluator: release {} decided {} ({})", rel.id, kind, store::ReasonsToJson(committed->reasons));
   tracker_.ApplyCommitted(release_id, rel.episode, *committed);
 }
+
+// A decision that cannot be committed (the database refuses its evidence, a
+// constraint fails, PostgreSQL is away) leaves the release evaluating, and the
+// next tick tries again. That retry must not be silent: every failure counts
+// in backstop_decision_commit_failures_total, the release is listed by
+// /readyz (UncommittedDecisions) until a commit goes through, and the log
+// names it — at the first failure and then every kLogEveryFailures, so a
+// release stuck for hours is visible without a line per tick.
+void Evaluator::RecordCommitFailure(const store::Release& rel, decision::DecisionKind kind, const Error& error) {
+  constexpr int kLogEveryFailures = 60;
+  const int failures = tracker_.RecordCommitFailure(rel.id);
+  metrics_.CountDecisionCommitFailure();
+  metrics_.SetDecisionsUncommitted(tracker_.Uncommitted().size());
+  if (failures <= 1 || failures % kLogEveryFailures == 0) {
+    spdlog::error("evaluator: decision {} for release {} ({} {} in {}) not committed, {} failure(s) in a row: {}",
+                  decision::ToString(kind), rel.id, rel.service, rel.version, rel.environment, failures,
+                  error.message);
+  }
+}
+
+std::vector<std::string> Evaluator::UncommittedDecisions() const { return tracker_.Uncommitted(); }
 
 void Evaluator::SyncClock() {
   struct Reading {

@@ -24,12 +24,14 @@ void RollbackVerifier::RunOnce() {
       });
   if (!rolled_back.ok()) return;
   std::set<std::string> seen;
+  std::vector<pull::PullRelease> verifying;
   for (const auto& rel : *rolled_back) {
     const auto set = registry_.Find(rel.release_class, rel.thresholds_version);
     if (!set || !rel.previous_version) continue;
     const TimePoint now = clock_.Now();
     if (now - rel.updated_at > set->evaluation.window) continue;  // verified for a whole window
     seen.insert(rel.id);
+    verifying.push_back({rel.service, rel.environment, *rel.previous_version, std::nullopt, set});
     // The restored version is evaluated on its own: it is its own baseline.
     decision::ReleaseFacts restored{rel.id, rel.service, rel.environment, *rel.previous_version, std::nullopt,
                                     rel.traffic_percent, rel.shared_infrastructure, rel.started_at};
@@ -67,6 +69,13 @@ void RollbackVerifier::RunOnce() {
   for (auto it = breach_since_.begin(); it != breach_since_.end();) {
     it = seen.count(it->first) ? std::next(it) : breach_since_.erase(it);
   }
+  std::lock_guard lock(verifying_mutex_);
+  verifying_ = std::move(verifying);
+}
+
+std::vector<pull::PullRelease> RollbackVerifier::Verifying() const {
+  std::lock_guard lock(verifying_mutex_);
+  return verifying_;
 }
 
 }  // namespace backstop::evaluator

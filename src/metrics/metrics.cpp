@@ -79,6 +79,16 @@ Metrics::Metrics(const std::string& version)
                      .Name("backstop_conflicts_total")
                      .Help("Signal conflicts detected (each time one appears), by kind")
                      .Register(*registry_)),
+      decision_commit_failures_(prometheus::BuildCounter()
+                                    .Name("backstop_decision_commit_failures_total")
+                                    .Help("Decisions the evaluator made but could not commit (retried each tick)")
+                                    .Register(*registry_)
+                                    .Add({})),
+      decisions_uncommitted_(prometheus::BuildGauge()
+                                 .Name("backstop_decisions_uncommitted")
+                                 .Help("Releases whose latest decision failed to commit and has not since")
+                                 .Register(*registry_)
+                                 .Add({})),
       escalations_pending_(prometheus::BuildGauge()
                                .Name("backstop_escalations_pending")
                                .Help("Escalations waiting for a human")
@@ -89,6 +99,27 @@ Metrics::Metrics(const std::string& version)
                             .Help("From the arrival of the telemetry that made a decision to its commit")
                             .Register(*registry_)
                             .Add({}, kLatencyBuckets)),
+      pulls_(prometheus::BuildCounter()
+                 .Name("backstop_telemetry_pulls_total")
+                 .Help("Queries pulled from telemetry sources, by source and result (ok, query_error, "
+                       "unavailable, timeout, http_error, bad_response, warnings)")
+                 .Register(*registry_)),
+      pull_duration_(prometheus::BuildHistogram()
+                         .Name("backstop_telemetry_pull_duration_seconds")
+                         .Help("Duration of one query to a telemetry source, answer read and parsed")
+                         .Register(*registry_)),
+      pull_samples_(prometheus::BuildCounter()
+                        .Name("backstop_telemetry_pull_samples_total")
+                        .Help("Samples pulled from telemetry sources into the windows")
+                        .Register(*registry_)),
+      pull_nonfinite_(prometheus::BuildCounter()
+                          .Name("backstop_telemetry_pull_nonfinite_total")
+                          .Help("Pulled values of active releases that were NaN or infinite (no sample)")
+                          .Register(*registry_)),
+      pull_unmatched_(prometheus::BuildCounter()
+                          .Name("backstop_telemetry_pull_unmatched_series_total")
+                          .Help("Pulled result series dropped: no active release's canary or baseline")
+                          .Register(*registry_)),
       escalations_(prometheus::BuildCounter()
                        .Name("backstop_escalations_total")
                        .Help("Escalations opened, counted once per reason they carry")
@@ -125,7 +156,20 @@ Metrics::Metrics(const std::string& version)
                            .Name("backstop_actions_pending")
                            .Help("Actions pending or running")
                            .Register(*registry_)
-                           .Add({})) {
+                           .Add({})),
+      integration_requests_(prometheus::BuildCounter()
+                                .Name("backstop_integration_requests_total")
+                                .Help("Gate calls and deploy events by integration and result")
+                                .Register(*registry_)),
+      gate_handouts_(prometheus::BuildCounter()
+                         .Name("backstop_gate_handouts_total")
+                         .Help("Gate actions handed out, by the integration that picked them up")
+                         .Register(*registry_)),
+      gate_timeouts_(prometheus::BuildCounter()
+                         .Name("backstop_gate_timeouts_total")
+                         .Help("Gate actions that failed because no gate answer picked them up in time")
+                         .Register(*registry_)
+                         .Add({})) {
   // Series with a known, small label set start at zero, so dashboards and
   // alerts see them before the first event.
   for (const char* r : {"accepted", "rejected", "series_limit"}) samples_.Add({{"result", r}});
@@ -140,6 +184,12 @@ Metrics::Metrics(const std::string& version)
   for (const char* by : {"auto", "approval"}) {
     for (const char* r : {"succeeded", "failed"}) rollbacks_.Add({{"decided_by", by}, {"result", r}});
   }
+  for (const char* r : {"proceed", "hold", "rollback"}) integration_requests_.Add({{"integration", "argo-rollouts"}, {"result", r}});
+  for (const char* r : {"allowed", "refused", "recorded"}) integration_requests_.Add({{"integration", "flagger"}, {"result", r}});
+  for (const char* i : {"cdevents", "github"}) {
+    for (const char* r : {"registered", "redelivered", "ignored"}) integration_requests_.Add({{"integration", i}, {"result", r}});
+  }
+  for (const char* i : {"argo-rollouts", "flagger"}) gate_handouts_.Add({{"integration", i}});
   prometheus::BuildGauge()
       .Name("backstop_build_info")
       .Help("Backstop build information")
@@ -176,6 +226,34 @@ void Metrics::SetAuditHead(std::int64_t seq, const std::string& hash) {
   audit_head_hash_->Set(static_cast<double>(seq));
 }
 
+void Metrics::RegisterPullSource(const std::string& source, const std::vector<std::string>& results) {
+  for (const std::string& result : results) pulls_.Add({{"source", source}, {"result", result}});
+  pull_duration_.Add({{"source", source}}, kLatencyBuckets);
+  pull_samples_.Add({{"source", source}});
+  pull_nonfinite_.Add({{"source", source}});
+  pull_unmatched_.Add({{"source", source}});
+}
+
+void Metrics::CountPull(const std::string& source, const std::string& result) {
+  pulls_.Add({{"source", source}, {"result", result}}).Increment();
+}
+
+void Metrics::ObservePullDuration(const std::string& source, double seconds) {
+  pull_duration_.Add({{"source", source}}, kLatencyBuckets).Observe(seconds);
+}
+
+void Metrics::CountPulledSamples(const std::string& source, std::int64_t n) {
+  if (n > 0) pull_samples_.Add({{"source", source}}).Increment(static_cast<double>(n));
+}
+
+void Metrics::CountPullNonFinite(const std::string& source, std::int64_t n) {
+  if (n > 0) pull_nonfinite_.Add({{"source", source}}).Increment(static_cast<double>(n));
+}
+
+void Metrics::CountPullUnmatched(const std::string& source, std::int64_t n) {
+  if (n > 0) pull_unmatched_.Add({{"source", source}}).Increment(static_cast<double>(n));
+}
+
 void Metrics::CountDeployment(const std::string& release_class, const std::string& environment) {
   deployments_.Add({{"release_class", release_class}, {"environment", environment}}).Increment();
 }
@@ -207,5 +285,13 @@ void Metrics::CountActionAttempt(const std::string& executor, const std::string&
 }
 
 void Metrics::CountConflict(const std::string& kind) { conflicts_.Add({{"kind", kind}}).Increment(); }
+
+void Metrics::CountIntegrationRequest(const std::string& integration, const std::string& result) {
+  integration_requests_.Add({{"integration", integration}, {"result", result}}).Increment();
+}
+
+void Metrics::CountGateHandout(const std::string& integration) {
+  gate_handouts_.Add({{"integration", integration}}).Increment();
+}
 
 }  // namespace backstop::metrics

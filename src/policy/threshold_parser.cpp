@@ -13,6 +13,7 @@
 #include <system_error>
 #include <utility>
 
+#include "backstop/common/identifiers.hpp"
 #include "backstop/common/sha256.hpp"
 #include "backstop/common/strict_yaml.hpp"
 
@@ -51,8 +52,10 @@ constexpr std::array<std::string_view, 2> kBudgetKeys = {"max_auto_rollbacks", "
 constexpr std::array<std::string_view, 1> kApprovalKeys = {"ttl"};
 constexpr std::array<std::string_view, 6> kEvaluationKeys = {
     "window", "min_samples", "max_staleness", "breach_for", "duration", "flap_limit"};
-constexpr std::array<std::string_view, 8> kSignalKeys = {
-    "name", "critical", "aggregate", "bad_when", "max", "min", "baseline", "sources_tolerance"};
+constexpr std::array<std::string_view, 9> kSignalKeys = {
+    "name", "critical", "aggregate", "bad_when", "max", "min", "baseline", "sources_tolerance", "queries"};
+// A PromQL query longer than this is a pasted mistake, not a signal.
+constexpr std::size_t kMaxQueryBytes = 16 * 1024;
 constexpr std::array<std::string_view, 4> kBaselineKeys = {"ratio", "min_delta", "test",
                                                            "confidence"};
 
@@ -267,7 +270,42 @@ class ThresholdReader {
         }
       }
     }
+    if (const auto queries = section->Get("queries")) {
+      ReadQueries(*queries, section->PathOf("queries"), signal.queries);
+    }
     return signal;
+  }
+
+  // `queries: {source: PromQL}`. Surrounding whitespace is not part of a
+  // query (a folded `>` block ends with a newline), so it is trimmed before
+  // the query is hashed.
+  void ReadQueries(const YAML::Node& node, const std::string& path,
+                   std::map<std::string, std::string>& queries) {
+    if (!node.IsMap()) {
+      Fail(path, "must be a map of telemetry source name to query");
+      return;
+    }
+    yaml_.VisitOpenMap(node, path, [&](const std::string& source, const YAML::Node& value) {
+      const std::string query_path = KeyPath(path, source);
+      if (!IsValidIdentifier(source)) {
+        Fail(query_path, std::string("source name ") + kIdentifierRule);
+        return;
+      }
+      std::optional<std::string> text = yaml_.ReadText(value, query_path);
+      if (!text) return;
+      const auto first = text->find_first_not_of(" \t\r\n");
+      if (first == std::string::npos) {
+        Fail(query_path, "must not be empty");
+        return;
+      }
+      const auto last = text->find_last_not_of(" \t\r\n");
+      std::string query = text->substr(first, last - first + 1);
+      if (query.size() > kMaxQueryBytes) {
+        Fail(query_path, "must be at most " + std::to_string(kMaxQueryBytes) + " bytes");
+        return;
+      }
+      queries.emplace(source, std::move(query));
+    });
   }
 
   std::optional<BaselineRule> ReadBaseline(const YAML::Node& node, const std::string& path) {
@@ -390,6 +428,12 @@ void AppendSignal(std::string& out, const SignalRule& signal) {
     baseline.Number("confidence", signal.baseline->confidence);
   }
   object.Number("sources_tolerance", signal.sources_tolerance);
+  // Absent when empty, so the hash of every set written before queries
+  // existed is unchanged.
+  if (!signal.queries.empty()) {
+    JsonObject queries(object.Key("queries"));
+    for (const auto& [source, query] : signal.queries) queries.String(source, query);
+  }
 }
 
 // ---- files ------------------------------------------------------------------
@@ -499,6 +543,25 @@ std::string CanonicalJson(const ThresholdSet& set) {
 }
 
 std::string ContentSha256(const ThresholdSet& set) { return Sha256Hex(CanonicalJson(set)); }
+
+std::vector<ValidationError> CheckQuerySources(const ThresholdSet& set, const std::string& file_label,
+                                               const std::vector<std::string>& sources) {
+  std::string configured;
+  for (const std::string& source : sources) {
+    if (!configured.empty()) configured += ", ";
+    configured += source;
+  }
+  if (configured.empty()) configured = "none";
+  std::vector<ValidationError> errors;
+  for (std::size_t i = 0; i < set.signals.size(); ++i) {
+    for (const auto& [source, query] : set.signals[i].queries) {
+      if (std::find(sources.begin(), sources.end(), source) != sources.end()) continue;
+      errors.push_back({file_label, KeyPath(KeyPath(ItemPath("signals", i), "queries"), source),
+                        "unknown telemetry source " + Quote(source) + " (configured: " + configured + ")"});
+    }
+  }
+  return errors;
+}
 
 DirectoryResult ParseThresholdDirectory(const std::string& dir) {
   namespace fs = std::filesystem;

@@ -38,11 +38,28 @@ constexpr const char* kClaim =
     "lease_expires_at = now() + $2 * interval '1 millisecond', attempts = a.attempts + 1, updated_at = now() "
     "WHERE a.id = (SELECT id FROM actions WHERE ((state = 'pending' AND next_attempt_at <= now()) "
     "OR (state = 'running' AND lease_expires_at < now())) "
+    // gate actions wait for a gate answer (ClaimGate), never for a worker
+    "AND executor IS DISTINCT FROM 'gate' "
     // freeze stops automatic actions only; rollbacks approved by humans still execute
     "AND NOT (decided_by = 'auto' AND (SELECT mode FROM controller_mode) = 'freeze') "
     "ORDER BY next_attempt_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED) "
     "RETURNING a.id, a.release_id, a.service, a.environment, a.release_class, a.from_version, a.to_version, "
     "a.decided_by, a.approvers::text, a.reasons::text, a.attempts, a.action_type";
+// A gate action is claimed by whoever hands it out (or times it out) and
+// completed in the same transaction, so its lease is never seen by others;
+// it is taken anyway so CompleteAttempt's fence applies unchanged.
+constexpr const char* kClaimGate =
+    "UPDATE actions a SET state = 'running', lease_owner = $2, "
+    "lease_expires_at = now() + $3 * interval '1 millisecond', attempts = a.attempts + 1, updated_at = now() "
+    "WHERE a.id = $1 AND a.state = 'pending' AND a.executor = 'gate' "
+    "RETURNING a.id, a.release_id, a.service, a.environment, a.release_class, a.from_version, a.to_version, "
+    "a.decided_by, a.approvers::text, a.reasons::text, a.attempts, a.action_type";
+constexpr const char* kFindPendingGate =
+    "SELECT id FROM actions WHERE release_id = $1 AND state = 'pending' AND executor = 'gate' "
+    "ORDER BY created_at, seq LIMIT 1";
+constexpr const char* kListPendingGate =
+    "SELECT id, release_id, service, (extract(epoch FROM now() - created_at) * 1000)::bigint FROM actions "
+    "WHERE state = 'pending' AND executor = 'gate' ORDER BY created_at, seq";
 constexpr const char* kAttemptStarted =
     "INSERT INTO action_attempts (action_id, attempt, worker) VALUES ($1, $2, $3) "
     "ON CONFLICT (action_id, attempt) DO NOTHING";
@@ -126,10 +143,9 @@ std::int64_t ActionRepository::CountPending(pqxx::transaction_base& tx) {
   return tx.exec1(kCountPending)[0].as<std::int64_t>();
 }
 
-std::optional<ClaimedAction> ActionRepository::ClaimNext(pqxx::work& tx, const std::string& worker, Millis lease) {
-  const pqxx::result r = tx.exec_params(kClaim, worker, static_cast<std::int64_t>(lease.count()));
-  if (r.empty()) return std::nullopt;
-  const auto& row = r[0];
+namespace {
+
+ClaimedAction FromClaimRow(const pqxx::row& row) {
   ClaimedAction c;
   c.request.action_id = row[0].as<std::string>();
   c.request.release_id = row[1].as<std::string>();
@@ -144,6 +160,37 @@ std::optional<ClaimedAction> ActionRepository::ClaimNext(pqxx::work& tx, const s
   c.request.attempt = row[10].as<int>();
   c.action_type = decision::ParseProposedActionType(row[11].as<std::string>()).value_or(decision::ProposedActionType::kRollback);
   return c;
+}
+
+}  // namespace
+
+std::optional<ClaimedAction> ActionRepository::ClaimNext(pqxx::work& tx, const std::string& worker, Millis lease) {
+  const pqxx::result r = tx.exec_params(kClaim, worker, static_cast<std::int64_t>(lease.count()));
+  if (r.empty()) return std::nullopt;
+  return FromClaimRow(r[0]);
+}
+
+std::optional<ClaimedAction> ActionRepository::ClaimGate(pqxx::work& tx, const std::string& action_id,
+                                                         const std::string& claimant, Millis lease) {
+  const pqxx::result r = tx.exec_params(kClaimGate, action_id, claimant, static_cast<std::int64_t>(lease.count()));
+  if (r.empty()) return std::nullopt;
+  return FromClaimRow(r[0]);
+}
+
+std::optional<std::string> ActionRepository::FindPendingGate(pqxx::transaction_base& tx,
+                                                             const std::string& release_id) {
+  const pqxx::result r = tx.exec_params(kFindPendingGate, release_id);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
+std::vector<PendingGateAction> ActionRepository::ListPendingGate(pqxx::transaction_base& tx) {
+  std::vector<PendingGateAction> out;
+  for (const auto& row : tx.exec(kListPendingGate)) {
+    out.push_back(PendingGateAction{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                                    Millis(row[3].as<std::int64_t>())});
+  }
+  return out;
 }
 
 void ActionRepository::RecordAttemptStarted(pqxx::work& tx, const std::string& action_id, int attempt,

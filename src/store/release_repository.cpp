@@ -13,7 +13,8 @@ namespace {
 constexpr const char* kColumns =
     "seq, id, service, environment, version, previous_version, release_class, thresholds_version, "
     "traffic_percent, shared_infrastructure, status, deployed_by, triggered_by, metadata::text, "
-    "request_body, " BACKSTOP_EPOCH_MICROS("started_at") ", " BACKSTOP_EPOCH_MICROS("updated_at") ", episode";
+    "request_body, " BACKSTOP_EPOCH_MICROS("started_at") ", " BACKSTOP_EPOCH_MICROS("updated_at") ", episode, "
+    "previous_version_inferred";
 
 // Serializes registrations of one service/environment (supersession is
 // decided by what was registered before, so two at once must not interleave).
@@ -27,6 +28,9 @@ constexpr const char* kSupersede =
 constexpr const char* kTransition =
     "UPDATE releases SET status = $2, updated_at = now() WHERE id = $1 AND status = ANY($3::text[]) RETURNING id";
 constexpr const char* kNewEpisode = "UPDATE releases SET episode = episode + 1, updated_at = now() WHERE id = $1";
+constexpr const char* kNewestHealthyVersion =
+    "SELECT version FROM releases WHERE service = $1 AND environment = $2 AND status = 'healthy' "
+    "AND version <> $3 ORDER BY seq DESC LIMIT 1";
 constexpr const char* kNewestFor =
     "SELECT id FROM releases WHERE service = $1 AND environment = $2 ORDER BY seq DESC LIMIT 1";
 constexpr const char* kSetTraffic =
@@ -39,8 +43,8 @@ constexpr domain::ReleaseStatus kInProgress[] = {
 constexpr const char* kInsert =
     "INSERT INTO releases (id, service, environment, version, previous_version, release_class, "
     "thresholds_version, traffic_percent, shared_infrastructure, status, deployed_by, triggered_by, "
-    "metadata, request_body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'evaluating', $10, $11, "
-    "$12::json, $13) ON CONFLICT (id) DO NOTHING RETURNING ";
+    "metadata, request_body, previous_version_inferred) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+    "'evaluating', $10, $11, $12::json, $13, $14) ON CONFLICT (id) DO NOTHING RETURNING ";
 constexpr const char* kActiveStatuses = "('evaluating', 'escalated', 'rolling_back')";
 
 Release FromRow(const pqxx::row& row) {
@@ -65,6 +69,7 @@ Release FromRow(const pqxx::row& row) {
   r.started_at = TimeFromMicros(row[15]);
   r.updated_at = TimeFromMicros(row[16]);
   r.episode = row[17].as<int>();
+  r.previous_version_inferred = row[18].as<bool>();
   return r;
 }
 
@@ -120,11 +125,38 @@ static std::string StatusArray(const Range& statuses) {
   return TextArrayLiteral(names);
 }
 
+void ReleaseRepository::LockServiceEnvironment(pqxx::work& tx, const std::string& service,
+                                               const std::string& environment) {
+  tx.exec_params(kLockServiceEnv, service, environment);
+}
+
+std::optional<std::string> ReleaseRepository::NewestHealthyVersion(pqxx::transaction_base& tx,
+                                                                   const std::string& service,
+                                                                   const std::string& environment,
+                                                                   const std::string& except_version) {
+  const pqxx::result r = tx.exec_params(kNewestHealthyVersion, service, environment, except_version);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
 Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelease& r,
                                                   const std::string& deployed_by) {
-  tx.exec_params(kLockServiceEnv, r.service, r.environment);
-  // A client's retry (same id) finds its release through the insert's
+  LockServiceEnvironment(tx, r.service, r.environment);
+  // With a client's id, a retry finds its release through the insert's
   // conflict below: one statement fewer on the common path, a new release.
+  if (!r.id_from_client) {
+    if (auto newest = NewestIdFor(tx, r.service, r.environment)) {
+      // DESIGN "Deployment id": without an id, the same deployment as the
+      // newest release of its service and environment (same version, body
+      // equal as JSON) is that release — a client retrying after a 503 must
+      // not register it twice. A body that carried an id never equals one
+      // without, and the lock above keeps a concurrent retry from slipping in.
+      auto existing = Find(tx, *newest);
+      if (existing && existing->version == r.version && SameJson(existing->request_body, r.request_body)) {
+        return RegisterOutcome{*existing, false, {}};
+      }
+    }
+  }
   const pqxx::row newest = tx.exec_params1(kNewestThresholds, r.release_class);
   if (newest[0].is_null()) {
     return Error::InvalidInput("release_class: unknown release class " + r.release_class,
@@ -134,7 +166,7 @@ Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelea
   const pqxx::result inserted = tx.exec_params(
       std::string(kInsert) + kColumns, r.id, r.service, r.environment, r.version, r.previous_version, r.release_class,
       thresholds_version, r.traffic_percent, r.shared_infrastructure, deployed_by, r.triggered_by,
-      r.metadata, r.request_body);
+      r.metadata, r.request_body, r.previous_version_inferred);
   if (inserted.empty()) {
     // Registered before (a retry), or concurrently under another
     // service/environment lock.
@@ -146,6 +178,11 @@ Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelea
   out.created = true;
   out.release = FromRow(inserted[0]);
   return out;
+}
+
+decision::ReleaseFacts FactsOf(const Release& r) {
+  return decision::ReleaseFacts{r.id, r.service, r.environment, r.version, r.previous_version,
+                                r.traffic_percent, r.shared_infrastructure, r.started_at};
 }
 
 bool ReleaseRepository::Transition(pqxx::work& tx, const std::string& id,

@@ -71,6 +71,7 @@ RecordedOutcome RecordActionOutcome(pqxx::work& tx, const policy::PolicyRegistry
   if (result.http_status) payload["http_status"] = *result.http_status;
   if (result.exit_code) payload["exit_code"] = *result.exit_code;
   if (!result.error.empty()) payload["error"] = result.error;
+  if (report.picked_up_by) payload["picked_up_by"] = *report.picked_up_by;
   switch (final_outcome) {
     case Outcome::kSucceeded:
       store::ReleaseRepository::Transition(tx, req.release_id, {ReleaseStatus::kRollingBack},

@@ -19,10 +19,6 @@ using domain::ReleaseStatus;
 
 constexpr const char* kExpiredCode = "expired";  // approvals::CheckDecision's refusal past expiry
 
-boost::json::value OptionalText(const std::optional<std::string>& s) {
-  return s ? boost::json::value(*s) : boost::json::value(nullptr);
-}
-
 approvals::ApprovalFacts GatherFacts(pqxx::work& tx, const store::EscalationRow& esc, const store::Release& release,
                                      const std::string& actor) {
   approvals::ApprovalFacts facts;

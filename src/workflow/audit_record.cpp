@@ -11,4 +11,8 @@ void Record(pqxx::work& tx, const std::string& actor, audit::AuditKind kind,
   audit::AuditRepository::Append(tx, audit::AuditEvent{actor, kind, release_id, boost::json::serialize(payload)});
 }
 
+boost::json::value OptionalText(const std::optional<std::string>& s) {
+  return s ? boost::json::value(*s) : boost::json::value(nullptr);
+}
+
 }  // namespace backstop::workflow

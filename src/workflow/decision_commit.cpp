@@ -18,11 +18,6 @@ namespace backstop::workflow {
 
 namespace {
 
-decision::ReleaseFacts FactsOf(const store::Release& r) {
-  return decision::ReleaseFacts{r.id, r.service, r.environment, r.version, r.previous_version,
-                                r.traffic_percent, r.shared_infrastructure, r.started_at};
-}
-
 // The status a decision moves its release to; nullopt for dry-run records.
 std::optional<domain::ReleaseStatus> StatusAfter(decision::DecisionKind kind) {
   switch (kind) {
@@ -48,7 +43,7 @@ CommittedDecision CommitDecision(pqxx::work& tx, const LeaseFence& fence, const 
   const int used = store::ActionRepository::CountAutoInWindow(tx, locked->release_class, locked->environment,
                                                               in.thresholds.budget_per);
   const decision::DecisionContext context{in.now, mode, used};
-  const decision::Decision d = decision::Decide(FactsOf(*locked), in.thresholds, in.telemetry, context, in.history);
+  const decision::Decision d = decision::Decide(store::FactsOf(*locked), in.thresholds, in.telemetry, context, in.history);
   if (d.kind == decision::DecisionKind::kNone) return out;
   const std::string evidence = boost::json::serialize(decision::EvaluationToJson(d.evaluation));
   const auto decision_id = store::DecisionRepository::Insert(

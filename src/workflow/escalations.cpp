@@ -26,11 +26,6 @@ store::NewEscalation About(const store::Release& release) {
   return e;
 }
 
-decision::ReleaseFacts FactsOf(const store::Release& r) {
-  return decision::ReleaseFacts{r.id, r.service, r.environment, r.version, r.previous_version,
-                                r.traffic_percent, r.shared_infrastructure, r.started_at};
-}
-
 bool Carries(const store::EscalationRow& e, decision::ReasonCode reason) {
   return std::find(e.reasons.begin(), e.reasons.end(), reason) != e.reasons.end();
 }
@@ -66,7 +61,7 @@ store::NewEscalation EscalationForDecision(const store::Release& release, const 
   if (rollback) e.to_version = release.previous_version;
   e.reasons = d.reasons;
   e.evidence = evidence;
-  e.summary = decision::SummarizeEscalation(FactsOf(release), d);
+  e.summary = decision::SummarizeEscalation(store::FactsOf(release), d);
   e.required_approvals = set.RequiredApprovals();
   e.ttl = set.approval_ttl;
   return e;

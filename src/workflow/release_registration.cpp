@@ -10,16 +10,19 @@
 
 namespace backstop::workflow {
 
-namespace {
-
-boost::json::value OptionalText(const std::optional<std::string>& s) {
-  return s ? boost::json::value(*s) : boost::json::value(nullptr);
-}
-
-}  // namespace
-
-Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const store::NewRelease& r,
+Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const store::NewRelease& given,
                                                const std::string& deployed_by) {
+  // Under the service/environment lock, so the healthy release read here is
+  // the one a concurrent registration would read too. A replay (the id
+  // exists) keeps what it stored: inference only shapes a new release.
+  store::ReleaseRepository::LockServiceEnvironment(tx, given.service, given.environment);
+  store::NewRelease r = given;
+  r.previous_version_inferred = false;
+  if (!r.previous_version && !store::ReleaseRepository::Find(tx, r.id)) {
+    r.previous_version =
+        store::ReleaseRepository::NewestHealthyVersion(tx, r.service, r.environment, r.version);
+    r.previous_version_inferred = r.previous_version.has_value();
+  }
   auto inserted = store::ReleaseRepository::Insert(tx, r, deployed_by);
   if (!inserted || !inserted->created) return inserted;
   store::RegisterOutcome out = std::move(inserted).value();
@@ -40,6 +43,7 @@ Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const store::NewR
           {"environment", r.environment},
           {"version", r.version},
           {"previous_version", OptionalText(r.previous_version)},
+          {"previous_version_inferred", r.previous_version_inferred},
           {"release_class", r.release_class},
           {"thresholds_version", out.release.thresholds_version},
           {"traffic_percent", r.traffic_percent},

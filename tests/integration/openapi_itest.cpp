@@ -119,7 +119,15 @@ TEST_F(OpenApiTest, RealAnswersMatchTheirSchemas) {
   Check("POST", "/v1/releases/rel-1/traffic", "/v1/releases/{id}/traffic", deployer, R"({"traffic_percent":20})");
   Check("POST", "/v1/telemetry", "/v1/telemetry", deployer, TelemetryBatch("web", "v2", 0.5, 10));
   Check("POST", "/v1/telemetry", "/v1/telemetry", deployer, TelemetryBatch("gated", "v2", 0.5, 10));
-  server->app().evaluator().TickNow();
+  // Ticks until both releases are decided (bounded).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    server->app().evaluator().TickNow();
+    const auto pending = ParseJson(server->Request("GET", "/v1/escalations?state=pending", admin).body);
+    const auto actions = ParseJson(server->Request("GET", "/v1/actions?release_id=rel-1", admin).body);
+    if (!pending.at("escalations").as_array().empty() && !actions.at("actions").as_array().empty()) break;
+    std::this_thread::sleep_for(20ms);
+  }
 
   Check("GET", "/v1/releases", "/v1/releases", admin);
   Check("GET", "/v1/releases/rel-1", "/v1/releases/{id}", admin);

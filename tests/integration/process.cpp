@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,17 +40,20 @@ int ExitCodeOf(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1
 }  // namespace
 
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout, bool own_process_group) {
   int out_pipe[2], err_pipe[2];
   if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) throw std::runtime_error("pipe");
   const pid_t pid = ::fork();
   if (pid == 0) {
+    if (own_process_group) ::setpgid(0, 0);
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
     ExecChild(argv, env);
   }
+  // Both sides set the group, so it exists whichever runs first.
+  if (own_process_group) ::setpgid(pid, pid);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   ProcessResult result;
@@ -75,16 +79,25 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector
     if (f.fd >= 0) ::close(f.fd);
   }
   int status = 0;
-  if (open_fds > 0) ::kill(pid, SIGKILL);
+  if (open_fds > 0) ::kill(own_process_group ? -pid : pid, SIGKILL);
   ::waitpid(pid, &status, 0);
+  // Whatever the child left behind in its group goes with it.
+  if (own_process_group) ::kill(-pid, SIGKILL);
   result.exit_code = open_fds > 0 ? -1 : ExitCodeOf(status);
   return result;
 }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                            const std::string& log_path) {
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
+    // A test process that crashes runs no destructor: the kernel kills the
+    // child then (servers such as Prometheus must never outlive a test).
+    // The signal follows the forking thread, so children are made on the
+    // test's own thread.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
     const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);

@@ -16,11 +16,17 @@ struct ProcessResult {
 
 // Runs argv (no shell) with extra environment entries ("NAME=value") and
 // waits at most `timeout`; a process still running then is killed.
+// With `own_process_group` the child leads a process group of its own and
+// the whole group is killed when it ends or times out, so nothing it
+// started (a browser and its helpers) outlives the test.
 ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env = {},
-                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60),
+                         bool own_process_group = false);
 
-// A background child process, killed on destruction if still running.
+// A background child process, killed on destruction if still running, and
+// by the kernel if the test process dies first (PR_SET_PDEATHSIG). Create
+// it on the test's thread: the death signal follows the thread that forked.
 class ChildProcess {
  public:
   ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,

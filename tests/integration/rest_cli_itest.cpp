@@ -2,6 +2,7 @@
 // modes and every exit code (INTEGRATIONS.md §6).
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -45,11 +46,17 @@ class RestCliTest : public ::testing::Test {
                                 (triggered_by.empty() ? "" : R"(,"triggered_by":")" + triggered_by + "\"") + "}");
     EXPECT_EQ(r.status, 201) << r.body;
     EXPECT_EQ(server->Request("POST", "/v1/telemetry", deployer, TelemetryBatch(service, "v2", 0.5, 10)).status, 202);
-    server->app().evaluator().TickNow();
-    auto list = ParseJson(server->Request("GET", "/v1/escalations?release_id=" + id, admin).body);
-    const auto& items = list.at("escalations").as_array();
-    if (items.empty()) return "";
-    return std::string(items[0].at("id").as_string());
+    // Ticks until the evaluation escalates (bounded): a tick can run just
+    // before the samples' receipt time by the database clock.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      server->app().evaluator().TickNow();
+      auto list = ParseJson(server->Request("GET", "/v1/escalations?release_id=" + id, admin).body);
+      const auto& items = list.at("escalations").as_array();
+      if (!items.empty()) return std::string(items[0].at("id").as_string());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return "";
   }
 
   ThresholdDir dir;

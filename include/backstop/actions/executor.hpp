@@ -15,7 +15,7 @@ namespace backstop::actions {
 class Executor {
  public:
   virtual ~Executor() = default;
-  virtual std::string name() const = 0;  // webhook | command | log
+  virtual std::string name() const = 0;  // webhook | command | log | gate
   virtual ExecutionResult Execute(const ActionRequest& request) = 0;
 };
 

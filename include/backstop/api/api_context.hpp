@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <set>
+#include <string>
 #include <utility>
 
 #include <pqxx/pqxx>
@@ -44,6 +45,12 @@ struct ApiContext {
   evaluator::Evaluator& evaluator;
   const DbClock& clock;
   std::function<bool()> draining;
+  // Routes that carry their token elsewhere than the Authorization header
+  // (Flagger's metadata.token) look it up here, like the router does.
+  http::Authenticator& authenticator;
+  // The GitHub webhook secret, read from integrations.github.secret_env at
+  // start-up; empty: every GitHub delivery is refused 401.
+  std::string github_secret;
 };
 
 // Runs `work` on the database pool within the request timeout and answers
@@ -70,5 +77,12 @@ void AddTelemetryRoutes(http::Router& router, ApiContext& ctx);
 void AddEscalationRoutes(http::Router& router, ApiContext& ctx);
 void AddActionRoutes(http::Router& router, ApiContext& ctx);
 void AddApprovalRoutes(http::Router& router, ApiContext& ctx);
+// INTEGRATIONS.md §2 and §3, one file each.
+void AddArgoRolloutsRoutes(http::Router& router, ApiContext& ctx);
+void AddFlaggerRoutes(http::Router& router, ApiContext& ctx);
+void AddCdeventsRoutes(http::Router& router, ApiContext& ctx);
+void AddGithubRoutes(http::Router& router, ApiContext& ctx);
+// GET /ui/ and /ui/{file}: the web page, public (src/api/ui_api.cpp).
+void AddUiRoutes(http::Router& router, ApiContext& ctx);
 
 }  // namespace backstop::api

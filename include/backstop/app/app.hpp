@@ -18,6 +18,9 @@ class Metrics;
 namespace backstop::evaluator {
 class Evaluator;
 }
+namespace backstop::pull {
+class TelemetryPuller;
+}
 
 namespace backstop::app {
 
@@ -43,6 +46,8 @@ class App {
   const config::Config& config() const;
   // Tests drive evaluation ticks through it instead of sleeping.
   evaluator::Evaluator& evaluator();
+  // The telemetry puller (null before Start); tests and benchmarks pull through it.
+  pull::TelemetryPuller* puller();
   // (method, pattern) of every route served.
   std::vector<std::pair<std::string, std::string>> routes() const;
 

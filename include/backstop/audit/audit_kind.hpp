@@ -30,9 +30,13 @@ enum class AuditKind {
   kActionAttemptFailed,          // action.attempt_failed: an attempt failed, retried later
   kActionSucceeded,              // action.succeeded
   kActionFailed,                 // action.failed: gave up; rollback.failed escalation
+  kActionHandedOut,              // action.handed_out: a gate answer handed a gate action to the
+                                 //   orchestrator named in picked_up_by (argo-rollouts, flagger)
   kModeChanged,                  // mode.changed
   kTokenCreated,                 // token.created
   kTokenRevoked,                 // token.revoked
+  kIntegrationEvent,             // integration.event: an orchestrator reported an event (Flagger
+                                 //   post-rollout and event hooks); never carries a token
 };
 
 std::string_view ToString(AuditKind kind);

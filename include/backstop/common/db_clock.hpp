@@ -1,6 +1,5 @@
 #pragma once
 
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -13,20 +12,19 @@ namespace backstop {
 // time-based state on the database's clock; telemetry receipt times and
 // evaluation "now" use this so they compare correctly with started_at and
 // updated_at, which the database stamps. Thread-safe.
-//
-// Now() never runs backwards: a new measurement that lowers the offset
-// (each one is only as good as its round trip) holds the clock until it
-// catches up. Otherwise an evaluation right after a remeasurement could
-// read "now" before the receipt time of samples just stamped, and not count
-// them yet.
 class DbClock {
  public:
+  // Never steps back by less than kMaxHeldStep: each re-measurement of the
+  // offset jitters by a fraction of a round trip, and a sample stamped just
+  // before one must not land in the future of the next evaluation (it would
+  // be skipped until then). A larger step back is a real correction and is taken.
   TimePoint Now() const {
     const std::int64_t t = (NowMicros() + std::chrono::microseconds(offset_us_.load())).time_since_epoch().count();
-    std::int64_t last = last_us_.load(std::memory_order_relaxed);
-    while (t > last && !last_us_.compare_exchange_weak(last, t, std::memory_order_relaxed)) {
+    std::int64_t last = last_us_.load();
+    while (true) {
+      if (t < last && last - t < kMaxHeldStep.count()) return TimePoint(std::chrono::microseconds(last));
+      if (last_us_.compare_exchange_weak(last, t)) return TimePoint(std::chrono::microseconds(t));
     }
-    return TimePoint(std::chrono::microseconds(std::max(t, last)));
   }
 
   // One measurement: the database said `db_now` between local `before` and
@@ -39,8 +37,9 @@ class DbClock {
   std::int64_t offset_us() const { return offset_us_.load(); }
 
  private:
+  static constexpr std::chrono::microseconds kMaxHeldStep = std::chrono::seconds(1);
   std::atomic<std::int64_t> offset_us_{0};
-  mutable std::atomic<std::int64_t> last_us_{0};  // the latest Now() returned
+  mutable std::atomic<std::int64_t> last_us_{0};  // the latest time Now() returned
 };
 
 }  // namespace backstop

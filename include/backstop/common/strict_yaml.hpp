@@ -156,6 +156,11 @@ class YamlReader {
   bool VisitMap(const YAML::Node& node, const std::string& path,
                 std::span<const std::string_view> known_keys, const Visit& visit);
 
+  // VisitMap for a map whose keys the user chooses (HTTP header names,
+  // telemetry source names): every scalar key is visited, each once;
+  // non-string and duplicate keys are reported.
+  bool VisitOpenMap(const YAML::Node& node, const std::string& path, const Visit& visit);
+
   // VisitMap, keeping the known entries for lookup.
   [[nodiscard]] std::optional<YamlMap> OpenMap(const YAML::Node& node, const std::string& path,
                                                std::span<const std::string_view> known_keys);
@@ -208,6 +213,10 @@ class YamlReader {
   }
 
  private:
+  // VisitMap and VisitOpenMap: `known_keys` null = every key is known.
+  bool VisitKeys(const YAML::Node& node, const std::string& path,
+                 const std::span<const std::string_view>* known_keys, const Visit& visit);
+
   std::string document_field_;
   std::vector<YamlProblem> problems_;
 };

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string_view>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backstop/common/duration.hpp"
@@ -16,11 +17,15 @@ enum class ExecutorType {
   kWebhook,  // webhook: a signed POST to `url`
   kCommand,  // command: runs `argv` (no shell)
   kLog,      // log: records only, for local runs
+  kGate,     // gate: waits to be handed out to Argo Rollouts or Flagger by a gate
+             //   answer (INTEGRATIONS.md §2); never run by the outbox worker
 };
 std::string_view ToString(ExecutorType t);
 std::optional<ExecutorType> ParseExecutorType(std::string_view text);
 
 // One executor rule; the first rule whose `match` glob matches the service wins.
+// For a gate executor `timeout` is how long an action waits to be handed
+// out before it fails (default 10m when the key is absent).
 struct ExecutorConfig {
   std::string match = "*";
   ExecutorType type = ExecutorType::kLog;
@@ -29,6 +34,66 @@ struct ExecutorConfig {
   std::vector<std::string> argv;      // command only: argv template
   Millis timeout = Millis(5000);
   int max_attempts = 5;
+};
+
+// The kind of metrics store a telemetry source is; the wire string is the
+// config's `type`.
+enum class TelemetrySourceType {
+  kPrometheus,  // prometheus: the Prometheus HTTP API (Thanos, Mimir, VictoriaMetrics speak it too)
+};
+std::string_view ToString(TelemetrySourceType t);
+std::optional<TelemetrySourceType> ParseTelemetrySourceType(std::string_view text);
+
+// Which result labels of a pulled series name the release's service,
+// environment and version (INTEGRATIONS §1). Each defaults to its own name.
+struct SourceLabels {
+  std::string service = "service";
+  std::string environment = "environment";
+  std::string version = "version";
+
+  bool operator==(const SourceLabels&) const = default;
+};
+
+// One metrics store Backstop pulls signals from. `name` is the `source` of
+// every sample pulled from it (never `default`, the source of pushed samples
+// without one).
+struct TelemetrySourceConfig {
+  std::string name;
+  TelemetrySourceType type = TelemetrySourceType::kPrometheus;
+  std::string url;                     // http://host[:port][/prefix]; the API is under prefix/api/v1
+  Millis interval = Millis(10000);     // one pull per (source, signal) per interval
+  Millis timeout = Millis(5000);       // per query; also sent as the query's `timeout`
+  int max_concurrency = 4;             // queries of this source in flight at once
+  // Header name -> name of the environment variable holding its value.
+  std::vector<std::pair<std::string, std::string>> headers_env;
+  // Header name -> value, read from the environment when the config was
+  // loaded with an environment (empty for `thresholds validate --config`).
+  std::vector<std::pair<std::string, std::string>> headers;
+  SourceLabels labels;
+};
+
+// The default gate timeout when a gate executor leaves `timeout` out.
+inline constexpr Millis kDefaultGateTimeout = std::chrono::minutes(10);
+
+// Deploy events and gate calls from the tools SREs already run
+// (INTEGRATIONS.md §2, §3). A default release class is optional: without
+// one, an event that names no class is refused naming the missing field.
+struct FlaggerIntegration {
+  std::optional<std::string> default_release_class;
+  double default_traffic_percent = 10;
+};
+struct CdeventsIntegration {
+  std::optional<std::string> default_release_class;
+};
+struct GithubIntegration {
+  std::string secret_env;  // env var holding the webhook secret; empty: the route refuses every delivery
+  std::optional<std::string> default_release_class;
+  double default_traffic_percent = 100;
+};
+struct IntegrationsConfig {
+  FlaggerIntegration flagger;
+  CdeventsIntegration cdevents;
+  GithubIntegration github;
 };
 
 struct LimitsConfig {
@@ -59,6 +124,9 @@ struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
   std::string database_url = "postgresql://backstop@127.0.0.1:5432/backstop";
+  // The schema owner's URL, for migrations (DESIGN "Audit log"); empty means
+  // database_url. Read it through MigrationDatabaseUrl().
+  std::string migration_database_url;
   std::string migrations_dir = "migrations";  // absolute after loading
   std::string thresholds_dir = "thresholds";  // absolute after loading
   Millis evaluation_tick = Millis(1000);
@@ -68,6 +136,13 @@ struct Config {
   HttpConfig http;
   DatabaseConfig database;
   std::vector<ExecutorConfig> executors;      // default: one `log` executor matching "*"
+  std::vector<TelemetrySourceConfig> telemetry_sources;  // default: none (push only)
+  IntegrationsConfig integrations;
+
+  // Migrations connect here: migration_database_url, or database_url without it.
+  const std::string& MigrationDatabaseUrl() const {
+    return migration_database_url.empty() ? database_url : migration_database_url;
+  }
 };
 
 }  // namespace backstop::config

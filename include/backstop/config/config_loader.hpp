@@ -18,7 +18,10 @@ EnvLookup ProcessEnv();
 // values are errors whose message names the key path (e.g.
 // "limits.max_body_bytes: must be a positive integer"); a syntax error names
 // the line ("YAML parse error at line 1, column 1: ..."). Never throws.
-// Env overrides: BACKSTOP_DATABASE_URL, BACKSTOP_LISTEN.
+// Env overrides: BACKSTOP_DATABASE_URL, BACKSTOP_LISTEN. The environment also
+// supplies the header values of telemetry sources (`headers_env`); an unset
+// variable is an error naming the key. A null `env` reads the file alone:
+// no overrides, no header values (`thresholds validate --config`).
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& base_dir,
                            const EnvLookup& env);
 

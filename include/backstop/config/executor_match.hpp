@@ -11,7 +11,7 @@ namespace backstop::config {
 // choose where a rollback is sent.
 const ExecutorConfig* MatchExecutor(const Config& config, const std::string& service);
 
-// The type of the matching executor ("webhook", "command", "log"), or "none".
+// The type of the matching executor ("webhook", "command", "log", "gate"), or "none".
 std::string ExecutorName(const Config& config, const std::string& service);
 
 }  // namespace backstop::config

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "backstop/common/db_clock.hpp"
 #include "backstop/config/config.hpp"
@@ -17,6 +18,7 @@
 #include "backstop/evaluator/release_tracker.hpp"
 #include "backstop/evaluator/rollback_verifier.hpp"
 #include "backstop/policy/policy_registry.hpp"
+#include "backstop/pull/pull_plan.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/release_repository.hpp"
 #include "backstop/telemetry/window_store.hpp"
@@ -69,10 +71,19 @@ class Evaluator {
   // Runs one tick now, synchronously.
   void TickNow();
 
+  // What the telemetry puller pulls for: every release under evaluation
+  // (canary and baseline) and every restored version under post-rollback
+  // verification, each with the threshold set it pinned. Thread-safe.
+  std::vector<pull::PullRelease> PullTargets() const;
+
   // True while this process holds the evaluator lease. A standby answers
   // telemetry with 503 and fails /readyz, so a load balancer sends
   // telemetry to the active evaluator.
   bool active() const { return lease_.held(); }
+
+  // Releases whose latest decision failed to commit (retried each tick),
+  // sorted by id; /readyz lists them.
+  std::vector<std::string> UncommittedDecisions() const;
 
  private:
   void EvaluateDirty();
@@ -81,6 +92,7 @@ class Evaluator {
   void Reload();
   void EvaluateOne(const std::string& release_id, SteadyTime trigger);
   void SyncClock();  // measures the database clock's offset
+  void RecordCommitFailure(const store::Release& rel, decision::DecisionKind kind, const Error& error);
 
   store::DbPool& pool_;
   policy::PolicyRegistry& registry_;

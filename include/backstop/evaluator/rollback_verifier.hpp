@@ -1,11 +1,14 @@
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "backstop/common/db_clock.hpp"
 #include "backstop/evaluator/evaluator_lease.hpp"
 #include "backstop/policy/policy_registry.hpp"
+#include "backstop/pull/pull_plan.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/telemetry/window_store.hpp"
 
@@ -27,6 +30,10 @@ class RollbackVerifier {
 
   void RunOnce();
 
+  // The restored versions under verification as of the last RunOnce, for
+  // the telemetry puller. Thread-safe (any thread may call it).
+  std::vector<pull::PullRelease> Verifying() const;
+
  private:
   store::DbPool& pool_;
   policy::PolicyRegistry& registry_;
@@ -35,6 +42,8 @@ class RollbackVerifier {
   const EvaluatorLease& lease_;
   const DbClock& clock_;
   std::map<std::string, TimePoint> breach_since_;  // releases whose restored version breaches, since when
+  mutable std::mutex verifying_mutex_;
+  std::vector<pull::PullRelease> verifying_;  // guarded by verifying_mutex_
 };
 
 }  // namespace backstop::evaluator

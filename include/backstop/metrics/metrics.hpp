@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -44,7 +45,20 @@ class Metrics {
   void CountDecision(const std::string& decision);
   void CountConflict(const std::string& kind);
   void SetEscalationsPending(std::int64_t n) { escalations_pending_.Set(static_cast<double>(n)); }
+  // A decision the core made whose transaction failed; and how many releases are in that state now.
+  void CountDecisionCommitFailure() { decision_commit_failures_.Increment(); }
+  void SetDecisionsUncommitted(std::size_t n) { decisions_uncommitted_.Set(static_cast<double>(n)); }
   void ObserveDecisionLatency(double seconds) { decision_latency_.Observe(seconds); }
+
+  // Telemetry pulled from metrics stores (INTEGRATIONS §1), by source name
+  // (configured, so bounded). RegisterPullSource starts a source's series at
+  // zero; `results` are the result label values (pull::AllPullResults).
+  void RegisterPullSource(const std::string& source, const std::vector<std::string>& results);
+  void CountPull(const std::string& source, const std::string& result);
+  void ObservePullDuration(const std::string& source, double seconds);
+  void CountPulledSamples(const std::string& source, std::int64_t n);
+  void CountPullNonFinite(const std::string& source, std::int64_t n);
+  void CountPullUnmatched(const std::string& source, std::int64_t n);
 
   // Escalations and approvals.
   void CountEscalation(const std::string& reason);
@@ -57,6 +71,17 @@ class Metrics {
   void ObserveActionDuration(double seconds) { action_duration_.Observe(seconds); }
   void CountStaleCompletion() { stale_completions_.Increment(); }
   void SetActionsPending(std::int64_t n) { actions_pending_.Set(static_cast<double>(n)); }
+
+  // Integrations (INTEGRATIONS.md §2, §3). `integration` is argo-rollouts,
+  // flagger, cdevents or github; `result` one of a small fixed set
+  // (proceed, hold, rollback, allowed, refused, recorded, registered,
+  // redelivered, ignored, invalid, unauthorized, forbidden, conflict,
+  // unavailable, error).
+  void CountIntegrationRequest(const std::string& integration, const std::string& result);
+  // A gate action handed out to `integration` (argo-rollouts, flagger).
+  void CountGateHandout(const std::string& integration);
+  // A gate action that was not handed out within its executor's timeout.
+  void CountGateTimeout() { gate_timeouts_.Increment(); }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -75,8 +100,15 @@ class Metrics {
   prometheus::Counter& evaluations_;
   prometheus::Family<prometheus::Counter>& decisions_;
   prometheus::Family<prometheus::Counter>& conflicts_;
+  prometheus::Counter& decision_commit_failures_;
+  prometheus::Gauge& decisions_uncommitted_;
   prometheus::Gauge& escalations_pending_;
   prometheus::Histogram& decision_latency_;
+  prometheus::Family<prometheus::Counter>& pulls_;
+  prometheus::Family<prometheus::Histogram>& pull_duration_;
+  prometheus::Family<prometheus::Counter>& pull_samples_;
+  prometheus::Family<prometheus::Counter>& pull_nonfinite_;
+  prometheus::Family<prometheus::Counter>& pull_unmatched_;
   prometheus::Family<prometheus::Counter>& escalations_;
   prometheus::Family<prometheus::Counter>& approvals_;
   prometheus::Histogram& time_to_decision_;
@@ -85,6 +117,9 @@ class Metrics {
   prometheus::Histogram& action_duration_;
   prometheus::Counter& stale_completions_;
   prometheus::Gauge& actions_pending_;
+  prometheus::Family<prometheus::Counter>& integration_requests_;
+  prometheus::Family<prometheus::Counter>& gate_handouts_;
+  prometheus::Counter& gate_timeouts_;
 
   std::mutex audit_head_mutex_;
   prometheus::Gauge* audit_head_hash_ = nullptr;

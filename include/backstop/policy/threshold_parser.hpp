@@ -44,7 +44,8 @@ struct ParseResult {
 // Deterministic JSON of the whole set with every default filled: keys in a
 // fixed order with the YAML names and nesting, no whitespace, durations in
 // FormatDuration form, integers as integers, doubles in shortest round-trip
-// form. `max`, `min` and `baseline` are omitted when absent. Signals keep
+// form. `max`, `min` and `baseline` are omitted when absent, `queries` when
+// empty (its members are sorted by source name). Signals keep
 // their file order. The result is itself a valid threshold file:
 // ParseThresholdYaml(CanonicalJson(s)) yields a set equal to `s` for any
 // validated `s`. The database stores this text.
@@ -53,6 +54,15 @@ struct ParseResult {
 // Lower-case hex SHA-256 of CanonicalJson(set): the identity of the content
 // behind (release_class, version).
 [[nodiscard]] std::string ContentSha256(const ThresholdSet& set);
+
+// The queries of `set` that name a telemetry source not in `sources` (the
+// names of the config's `telemetry_sources`), one error each:
+// `signals[0].queries.prom-x: unknown telemetry source "prom-x" (configured: a, b)`.
+// A threshold file is valid without a config; this is the check
+// `backstop thresholds validate DIR --config FILE` adds.
+[[nodiscard]] std::vector<ValidationError> CheckQuerySources(const ThresholdSet& set,
+                                                             const std::string& file_label,
+                                                             const std::vector<std::string>& sources);
 
 struct DirectoryResult {
   struct File {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +66,10 @@ struct SignalRule {
   std::optional<double> min;             // absolute bound, required when bad_when is below
   std::optional<BaselineRule> baseline;
   double sources_tolerance = 0.5;        // relative difference between sources' aggregates
+  // Telemetry source name (config `telemetry_sources`) -> the PromQL instant
+  // query that yields this signal for every release at once (INTEGRATIONS §1).
+  // Ordered, so the canonical JSON is deterministic.
+  std::map<std::string, std::string> queries;
 
   bool operator==(const SignalRule&) const = default;
 };

@@ -78,6 +78,14 @@ struct AttemptCompletion {
   std::string output;
 };
 
+// A gate action waiting to be handed out, as the timeout sweep sees it.
+struct PendingGateAction {
+  std::string action_id;
+  std::string release_id;
+  std::string service;
+  Millis age{0};  // since it was queued, on the database's clock
+};
+
 // Rollback actions and the transactional outbox they form: actions are
 // queued in the deciding transaction and claimed by workers with
 // FOR UPDATE SKIP LOCKED under a lease (owner, expiry from the database's
@@ -100,8 +108,19 @@ class ActionRepository {
   static std::int64_t CountPending(pqxx::transaction_base& tx);
 
   // The outbox. Claims the next due action (pending and due, or running with
-  // an expired lease; automatic ones wait while frozen) for `worker`.
+  // an expired lease; automatic ones wait while frozen) for `worker`. Gate
+  // actions (executor `gate`) are never claimed here: a gate answer or the
+  // timeout sweep claims them with ClaimGate.
   static std::optional<ClaimedAction> ClaimNext(pqxx::work& tx, const std::string& worker, Millis lease);
+  // Claims one pending gate action for `claimant` (attempt + 1, a lease like
+  // ClaimNext's), so its outcome is recorded by the same fenced
+  // CompleteAttempt as any other. nullopt when it is no longer pending.
+  static std::optional<ClaimedAction> ClaimGate(pqxx::work& tx, const std::string& action_id,
+                                                const std::string& claimant, Millis lease);
+  // The id of the release's pending gate action, oldest first, if any.
+  static std::optional<std::string> FindPendingGate(pqxx::transaction_base& tx, const std::string& release_id);
+  // Every pending gate action, oldest first.
+  static std::vector<PendingGateAction> ListPendingGate(pqxx::transaction_base& tx);
   static void RecordAttemptStarted(pqxx::work& tx, const std::string& action_id, int attempt,
                                    const std::string& worker);
   // Extends the lease while an attempt runs; false if it was taken over.

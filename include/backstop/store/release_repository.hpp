@@ -11,6 +11,7 @@
 #include "backstop/common/duration.hpp"
 #include "backstop/common/result.hpp"
 #include "backstop/common/time_format.hpp"
+#include "backstop/decision/evaluate.hpp"
 #include "backstop/domain/states.hpp"
 #include "backstop/store/paging.hpp"
 
@@ -23,6 +24,7 @@ struct Release {
   std::string environment;
   std::string version;
   std::optional<std::string> previous_version;
+  bool previous_version_inferred = false;  // taken from the newest healthy release, not given
   std::string release_class;
   std::int64_t thresholds_version = 0;
   double traffic_percent = 0;
@@ -37,6 +39,9 @@ struct Release {
   int episode = 1;
 };
 
+// What the pure decision core knows of a release.
+decision::ReleaseFacts FactsOf(const Release& r);
+
 // A validated deployment event.
 struct NewRelease {
   std::string id;
@@ -45,6 +50,7 @@ struct NewRelease {
   std::string environment;
   std::string version;
   std::optional<std::string> previous_version;
+  bool previous_version_inferred = false;  // set by the workflow, never by a client
   std::string release_class;
   double traffic_percent = 0;
   bool shared_infrastructure = false;
@@ -76,9 +82,22 @@ class ReleaseRepository {
  public:
   // Inserts a release in `tx`, pinned to the newest threshold version of its
   // class. Same id and same body → the stored release (created = false);
-  // same id, other body → conflict `idempotency_mismatch`. Registrations of
+  // same id, other body → conflict `idempotency_mismatch`. Without a client
+  // id, a deployment equal as JSON to the newest release of its service and
+  // environment (same version) is that release (created = false). Registrations of
   // one service/environment serialize on an advisory lock until `tx` ends.
   static Result<RegisterOutcome> Insert(pqxx::work& tx, const NewRelease& r, const std::string& deployed_by);
+
+  // Serializes registrations of one service/environment until `tx` ends
+  // (Insert takes it too; taking it twice is harmless).
+  static void LockServiceEnvironment(pqxx::work& tx, const std::string& service, const std::string& environment);
+
+  // The version of the newest `healthy` release of a service/environment
+  // whose version is not `except_version` (a redeploy of the same version
+  // cannot roll back to itself).
+  static std::optional<std::string> NewestHealthyVersion(pqxx::transaction_base& tx, const std::string& service,
+                                                         const std::string& environment,
+                                                         const std::string& except_version);
 
   // Moves the release to `to` if its status is one of `allowed_from`; false
   // when it is not (the row is unchanged). Throws std::logic_error for a

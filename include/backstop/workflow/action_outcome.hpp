@@ -27,6 +27,9 @@ struct AttemptReport {
   int max_attempts = 1;
   std::string executor;   // the executor's type, or "none"
   double jitter = 0;      // uniform in [0, 1): full-jitter backoff
+  // A gate action: the orchestrator it was handed out to (argo-rollouts,
+  // flagger); recorded on its action.succeeded entry.
+  std::optional<std::string> picked_up_by;
 };
 
 struct RecordedOutcome {

@@ -9,9 +9,13 @@
 
 namespace backstop::workflow {
 
-// Registers a deployment: inserts the release (idempotent on its id),
+// Registers a deployment: inserts the release (idempotent on its id, or
+// without one on the newest release's identical body),
 // supersedes the service/environment's release in progress and its pending
-// escalation, and audits each step. Row locks come first (releases, then
+// escalation, and audits each step. A new release without previous_version
+// takes the version of the newest `healthy` release of its service and
+// environment (previous_version_inferred); without one the target stays
+// unknown. Row locks come first (releases, then
 // their escalations), audit appends last: the lock order every writer follows.
 Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const store::NewRelease& release,
                                                const std::string& deployed_by);

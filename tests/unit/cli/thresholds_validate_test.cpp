@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "backstop/cli/thresholds_validate.hpp"
 #include "temp_dir.hpp"
@@ -119,6 +120,28 @@ TEST(ThresholdsValidateTest, ValidatesTheShippedThresholds) {
   EXPECT_EQ(run.code, 0) << run.err;
   EXPECT_EQ(run.err, "");
   EXPECT_EQ(run.out, "7 files valid\n");
+}
+
+TEST(ThresholdsValidateTest, WithConfiguredSourcesReportsAQueryNamingAnUnknownSource) {
+  TempDir dir;
+  dir.Write("a.yaml", WithClass("a") + "    queries:\n      prom-main: job:http_5xx_ratio:rate1m\n");
+  dir.Write("b.yaml", WithClass("b") + "    queries:\n      prom-typo: job:http_5xx_ratio:rate1m\n");
+  std::ostringstream out;
+  std::ostringstream err;
+  const int code =
+      ValidateThresholdsCommand(dir.path(), out, err, std::vector<std::string>{"prom-main", "prom-replica"});
+  EXPECT_EQ(code, 1);
+  EXPECT_EQ(err.str(),
+            "b.yaml: signals[0].queries.prom-typo: unknown telemetry source \"prom-typo\" (configured: prom-main, "
+            "prom-replica)\n");
+  EXPECT_EQ(out.str(), "1 of 2 files valid\n");
+}
+
+TEST(ThresholdsValidateTest, WithoutAConfigAcceptsQueriesForAnySource) {
+  TempDir dir;
+  dir.Write("b.yaml", WithClass("b") + "    queries:\n      prom-typo: up\n");
+  const CommandRun run = Validate(dir.path());
+  EXPECT_EQ(run.code, 0) << run.err;
 }
 
 }  // namespace

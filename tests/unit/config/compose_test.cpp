@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backstop/config/config_loader.hpp"
+#include "backstop/policy/threshold_parser.hpp"
 
 #ifndef BACKSTOP_SOURCE_DIR
 #error "BACKSTOP_SOURCE_DIR must name the repository root"
@@ -184,6 +185,43 @@ TEST_F(ComposeTest, DatabaseUrlPointsAtPostgresService) {
   EXPECT_EQ(UrlAuthority(config->database_url), "postgres:5432");
 }
 
+// "postgresql://user@host:port/db" → "user".
+std::string UrlUser(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  std::string rest = scheme_end == std::string::npos ? url : url.substr(scheme_end + 3);
+  const auto at = rest.find('@');
+  return at == std::string::npos ? "" : rest.substr(0, rest.find_first_of(":@"));
+}
+
+// DESIGN "Audit log": the serving role is not the schema owner. Compose
+// serves as one role and migrates as another, both of which the postgres
+// service's init script creates, with the database owned by the owner.
+TEST_F(ComposeTest, BackstopServesAsOneRoleAndMigratesAsTheOwnerTheInitScriptCreates) {
+  const std::map<std::string, std::string> env = ServiceEnvironment(services_["backstop"]);
+  ASSERT_TRUE(env.contains("BACKSTOP_MIGRATION_DATABASE_URL"));
+  const std::string serving = UrlUser(env.at("BACKSTOP_DATABASE_URL"));
+  const std::string owner = UrlUser(env.at("BACKSTOP_MIGRATION_DATABASE_URL"));
+  EXPECT_EQ(UrlAuthority(env.at("BACKSTOP_MIGRATION_DATABASE_URL")), "postgres:5432");
+  ASSERT_FALSE(serving.empty());
+  ASSERT_FALSE(owner.empty());
+  EXPECT_NE(serving, owner);
+  const std::string init = ReadText("deploy/postgres-init.sql");
+  EXPECT_NE(init.find("CREATE ROLE " + serving + " LOGIN"), std::string::npos) << init;
+  EXPECT_NE(init.find("CREATE ROLE " + owner + " LOGIN"), std::string::npos) << init;
+  EXPECT_NE(init.find("OWNER " + owner), std::string::npos) << init;
+  bool mounted = false;
+  for (const YAML::Node& v : services_["postgres"]["volumes"]) {
+    mounted = mounted || v.as<std::string>().find("deploy/postgres-init.sql:/docker-entrypoint-initdb.d/") == 0 ||
+              v.as<std::string>().find("./deploy/postgres-init.sql:/docker-entrypoint-initdb.d/") == 0;
+  }
+  EXPECT_TRUE(mounted) << "postgres must run deploy/postgres-init.sql";
+
+  const Result<Config> config = ParseConfig(ReadText("deploy/backstop.docker.yaml"), "/etc/backstop", NoEnv());
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(UrlUser(config->database_url), serving);
+  EXPECT_EQ(UrlUser(config->MigrationDatabaseUrl()), owner);
+}
+
 TEST_F(ComposeTest, BackstopCommandNamesTheConfigTheDockerfileInstalls) {
   const std::string command = services_["backstop"]["command"].as<std::string>();
   const std::string config_path = "/etc/backstop/backstop.yaml";
@@ -199,6 +237,40 @@ TEST_F(ComposeTest, BackstopCommandNamesTheConfigTheDockerfileInstalls) {
       << "the Dockerfile must install migrations at " << config->migrations_dir;
   EXPECT_NE(dockerfile.find("/thresholds " + config->thresholds_dir), std::string::npos)
       << "the Dockerfile must install thresholds at " << config->thresholds_dir;
+}
+
+TEST_F(ComposeTest, DemoServiceIsScrapedAndItsClassQueriesTheConfiguredSource) {
+  // The demo service publishes its port and Prometheus scrapes it there.
+  ASSERT_TRUE(services_["demo"].IsMap());
+  EXPECT_TRUE(Contains(ContainerPorts(services_["demo"]), 8081));
+  bool scraped = false;
+  for (const YAML::Node& job : LoadYaml("deploy/prometheus.yml")["scrape_configs"]) {
+    if (job["job_name"].as<std::string>() != "demo") continue;
+    for (const YAML::Node& static_config : job["static_configs"]) {
+      for (const YAML::Node& target : static_config["targets"]) scraped |= target.as<std::string>() == "demo:8081";
+    }
+  }
+  EXPECT_TRUE(scraped) << "deploy/prometheus.yml must scrape demo:8081";
+  EXPECT_NE(ReadText("deploy/demo_service.py").find("PORT = 8081"), std::string::npos);
+
+  // Backstop pulls from the compose Prometheus ...
+  const Result<Config> config = ParseConfig(ReadText("deploy/backstop.docker.yaml"), "/etc/backstop", NoEnv());
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_EQ(config->telemetry_sources.size(), 1u);
+  EXPECT_EQ(UrlAuthority(config->telemetry_sources[0].url), "prometheus:9090");
+  EXPECT_TRUE(Contains(ContainerPorts(services_["prometheus"]), 9090));
+
+  // ... with the demo class mounted among the thresholds, querying that source.
+  const policy::ParseResult demo =
+      policy::ParseThresholdYaml(ReadText("deploy/demo-thresholds/demo-web.yaml"), "demo-web.yaml");
+  ASSERT_TRUE(demo.set) << (demo.errors.empty() ? "" : demo.errors[0].ToString());
+  EXPECT_TRUE(policy::CheckQuerySources(*demo.set, "demo-web.yaml", {config->telemetry_sources[0].name}).empty());
+  bool mounted = false;
+  for (const YAML::Node& volume : services_["backstop"]["volumes"]) {
+    mounted |= volume.as<std::string>().find("deploy/demo-thresholds/demo-web.yaml:" + config->thresholds_dir +
+                                             "/demo-web.yaml") != std::string::npos;
+  }
+  EXPECT_TRUE(mounted) << "backstop must mount the demo class into " << config->thresholds_dir;
 }
 
 TEST(DeployConfigTest, RepoRootConfigLoads) {

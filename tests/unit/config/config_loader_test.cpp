@@ -307,12 +307,12 @@ TEST(ConfigLoaderTest, RejectsUnknownLogLevel) {
 
 TEST(ConfigLoaderTest, RejectsUnknownExecutorType) {
   EXPECT_EQ(ErrorOf("executors:\n  - type: email\n"),
-            "executors[0].type: must be one of webhook, command, log");
+            "executors[0].type: must be one of webhook, command, log, gate");
 }
 
 TEST(ConfigLoaderTest, RejectsExecutorWithoutType) {
   EXPECT_EQ(ErrorOf("executors:\n  - match: \"*\"\n"),
-            "executors[0].type: is required (webhook, command or log)");
+            "executors[0].type: is required (webhook, command, log or gate)");
 }
 
 TEST(ConfigLoaderTest, RejectsWebhookWithoutUrl) {
@@ -503,6 +503,27 @@ TEST(ConfigLoaderTest, EnvironmentOverridesDatabaseUrlAndListen) {
   EXPECT_EQ(result->listen_port, 9000);
 }
 
+TEST(ConfigLoaderTest, MigrationDatabaseUrlDefaultsToDatabaseUrlAndCanBeOverridden) {
+  const Result<Config> plain = Parse(kDesignExample);
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(plain->MigrationDatabaseUrl(), plain->database_url);
+  // The default follows database_url wherever that comes from.
+  const Result<Config> env_only = Parse("", MapEnv({{"BACKSTOP_DATABASE_URL", "postgresql://app@db/x"}}));
+  ASSERT_TRUE(env_only.ok());
+  EXPECT_EQ(env_only->MigrationDatabaseUrl(), "postgresql://app@db/x");
+
+  const Result<Config> keyed = Parse("migration_database_url: postgresql://owner@db/x\n");
+  ASSERT_TRUE(keyed.ok()) << keyed.error().message;
+  EXPECT_EQ(keyed->MigrationDatabaseUrl(), "postgresql://owner@db/x");
+  EXPECT_EQ(keyed->database_url, Config().database_url);
+  const Result<Config> overridden =
+      Parse("migration_database_url: postgresql://owner@db/x\n",
+            MapEnv({{"BACKSTOP_MIGRATION_DATABASE_URL", "postgresql://other-owner@db/x"}}));
+  ASSERT_TRUE(overridden.ok());
+  EXPECT_EQ(overridden->MigrationDatabaseUrl(), "postgresql://other-owner@db/x");
+  EXPECT_EQ(ErrorOf("migration_database_url: \"\"\n"), "migration_database_url: must not be empty");
+}
+
 TEST(ConfigLoaderTest, RejectsBadListenFromEnvironmentNamingVariable) {
   EXPECT_EQ(ErrorOf("", MapEnv({{"BACKSTOP_LISTEN", "9000"}})),
             "BACKSTOP_LISTEN: must be \"host:port\" with a port from 0 to 65535");
@@ -557,6 +578,70 @@ TEST(ConfigLoaderTest, LoadConfigFileNamesUnreadablePath) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().kind, ErrorKind::kInvalidInput);
   EXPECT_PRED2(Contains, result.error().message, "\"/nonexistent/backstop.yaml\"");
+}
+
+TEST(ConfigLoaderTest, GateExecutorWaitsTenMinutesUnlessToldOtherwise) {
+  const Result<Config> defaulted = Parse("executors:\n  - match: \"*\"\n    type: gate\n");
+  ASSERT_TRUE(defaulted.ok()) << defaulted.error().message;
+  ASSERT_EQ(defaulted->executors.size(), 1u);
+  EXPECT_EQ(defaulted->executors[0].type, ExecutorType::kGate);
+  EXPECT_EQ(defaulted->executors[0].timeout, std::chrono::minutes(10));
+  const Result<Config> set = Parse("executors:\n  - type: gate\n    timeout: 90s\n");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->executors[0].timeout, Millis(90000));
+}
+
+TEST(ConfigLoaderTest, GateExecutorRefusesKeysItHasNoUseFor) {
+  EXPECT_EQ(ErrorOf("executors:\n  - type: gate\n    max_attempts: 3\n"),
+            "executors[0].max_attempts: is not valid for a gate executor");
+  EXPECT_EQ(ErrorOf("executors:\n  - type: gate\n    url: http://hooks.example/x\n"),
+            "executors[0].url: is not valid for a gate executor");
+}
+
+TEST(ConfigLoaderTest, ReadsEveryIntegrationKey) {
+  const Result<Config> result = Parse(R"yaml(
+integrations:
+  flagger:
+    default_release_class: stateless-service
+    default_traffic_percent: 5
+  cdevents:
+    default_release_class: config-change
+  github:
+    secret_env: GITHUB_WEBHOOK_SECRET
+    default_release_class: stateless-service
+    default_traffic_percent: 50
+)yaml");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  const IntegrationsConfig& i = result->integrations;
+  EXPECT_EQ(i.flagger.default_release_class, "stateless-service");
+  EXPECT_EQ(i.flagger.default_traffic_percent, 5);
+  EXPECT_EQ(i.cdevents.default_release_class, "config-change");
+  EXPECT_EQ(i.github.secret_env, "GITHUB_WEBHOOK_SECRET");
+  EXPECT_EQ(i.github.default_release_class, "stateless-service");
+  EXPECT_EQ(i.github.default_traffic_percent, 50);
+}
+
+TEST(ConfigLoaderTest, IntegrationDefaultsWithoutTheSection) {
+  const Result<Config> result = Parse("");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  const IntegrationsConfig& i = result->integrations;
+  EXPECT_FALSE(i.flagger.default_release_class.has_value());
+  EXPECT_EQ(i.flagger.default_traffic_percent, 10);
+  EXPECT_FALSE(i.cdevents.default_release_class.has_value());
+  EXPECT_TRUE(i.github.secret_env.empty());
+  EXPECT_EQ(i.github.default_traffic_percent, 100);
+}
+
+TEST(ConfigLoaderTest, IntegrationErrorsNameTheKey) {
+  EXPECT_EQ(ErrorOf("integrations:\n  gitlab: {}\n"), "unknown key \"integrations.gitlab\"");
+  EXPECT_EQ(ErrorOf("integrations:\n  flagger:\n    default_weight: 10\n"),
+            "unknown key \"integrations.flagger.default_weight\"");
+  EXPECT_EQ(ErrorOf("integrations:\n  flagger:\n    default_traffic_percent: 101\n"),
+            "integrations.flagger.default_traffic_percent: must be a number from 0 to 100");
+  EXPECT_EQ(ErrorOf("integrations:\n  github:\n    secret_env: \"not a name\"\n"),
+            "integrations.github.secret_env: must be an environment variable name (letters, digits, _)");
+  EXPECT_PRED2(Contains, ErrorOf("integrations:\n  cdevents:\n    default_release_class: \"a b\"\n"),
+               "integrations.cdevents.default_release_class: ");
 }
 
 }  // namespace

@@ -140,9 +140,11 @@ TEST(AuditKindTest, EveryKindMapsToItsWireStringAndBack) {
       {AuditKind::kActionAttemptFailed, "action.attempt_failed"},
       {AuditKind::kActionSucceeded, "action.succeeded"},
       {AuditKind::kActionFailed, "action.failed"},
+      {AuditKind::kActionHandedOut, "action.handed_out"},
       {AuditKind::kModeChanged, "mode.changed"},
       {AuditKind::kTokenCreated, "token.created"},
       {AuditKind::kTokenRevoked, "token.revoked"},
+      {AuditKind::kIntegrationEvent, "integration.event"},
   };
   std::set<std::string_view> seen;
   for (const auto& [kind, wire] : kinds) {

@@ -85,3 +85,51 @@ TEST(ShippedThresholdsTest, EveryClassHasACriticalSignalAndRoundTripsThroughCano
 
 }  // namespace
 }  // namespace backstop::policy
+
+namespace backstop::policy {
+namespace {
+
+std::string ReadShipped(const std::string& name) {
+  std::ifstream in(std::string(BACKSTOP_SOURCE_DIR) + "/thresholds/" + name);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// stateless-service.yaml shows pull queries in comments only (its content,
+// and so its stored hash, must not change); the example must be right when
+// uncommented.
+TEST(ShippedThresholdsTest, StatelessServiceCarriesValidExampleQueriesInCommentsOnly) {
+  const std::string text = ReadShipped("stateless-service.yaml");
+  const ParseResult shipped = ParseThresholdYaml(text, "stateless-service.yaml");
+  ASSERT_TRUE(shipped.set);
+  for (const auto& signal : shipped.set->signals) EXPECT_TRUE(signal.queries.empty()) << signal.name;
+  // The hash stored by every database that loaded version 1.
+  EXPECT_EQ(ContentSha256(*shipped.set), "e12f6f061f6f029a4be8422b71fa7563066d2d3515c3cf300c52782dc57576d6");
+
+  // Uncomment "    # queries:" and the lines under it (one level of "# " removed).
+  std::istringstream lines(text);
+  std::string line;
+  std::string uncommented;
+  bool inside = false;
+  while (std::getline(lines, line)) {
+    if (line == "    # queries:") inside = true;
+    if (inside && line.rfind("    # ", 0) == 0) {
+      line = "    " + line.substr(6);
+    } else {
+      inside = false;
+    }
+    uncommented += line + "\n";
+  }
+  const ParseResult with_queries = ParseThresholdYaml(uncommented, "stateless-service.yaml");
+  ASSERT_TRUE(with_queries.set) << (with_queries.errors.empty() ? "" : with_queries.errors[0].ToString());
+  EXPECT_EQ(with_queries.set->signals[0].queries.at("prom-main"), "service_version:http_5xx_ratio:rate1m");
+  EXPECT_EQ(with_queries.set->signals[1].queries.at("prom-main"),
+            "1000 * histogram_quantile(0.99,\n  sum by (service, namespace, version, le) "
+            "(rate(http_request_duration_seconds_bucket[1m])))");
+  EXPECT_TRUE(CheckQuerySources(*with_queries.set, "stateless-service.yaml", {"prom-main"}).empty());
+  EXPECT_NE(ContentSha256(*with_queries.set), ContentSha256(*shipped.set));
+}
+
+}  // namespace
+}  // namespace backstop::policy

@@ -1,6 +1,17 @@
 #include "bench_support.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <thread>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +69,8 @@ BenchServer::BenchServer(const std::string& thresholds_dir, void (*tune)(config:
   c.instance_id = "bench";
   c.log_level = "warn";
   c.executors.push_back(config::ExecutorConfig{});
+  // Experiments: BACKSTOP_BENCH_POOL_SIZE overrides database.pool_size.
+  if (const char* pool = std::getenv("BACKSTOP_BENCH_POOL_SIZE")) c.database.pool_size = std::atoi(pool);
   if (tune != nullptr) tune(c);
   app_ = std::make_unique<app::App>(c);
   if (auto s = app_->Start(); !s) throw std::runtime_error(s.error().message);
@@ -132,6 +145,131 @@ std::string TelemetryBatch(const std::string& service, const std::string& versio
   }
   body += "]}";
   return body;
+}
+
+namespace {
+
+int ConnectLoopback(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  timeval tv{10, 0};  // a stuck server fails the request instead of hanging the run
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+bool WriteAll(int fd, const std::string& data) {
+  std::size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Reads one response (Content-Length framed); returns its status or -1.
+// `buf` keeps bytes past the response for the next one.
+int ReadResponse(int fd, std::string& buf) {
+  char chunk[16384];
+  std::size_t header_end;
+  while ((header_end = buf.find("\r\n\r\n")) == std::string::npos) {
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) return -1;
+    buf.append(chunk, static_cast<std::size_t>(n));
+  }
+  if (buf.size() < 12) return -1;
+  const int status = std::atoi(buf.c_str() + 9);
+  std::size_t length = 0;
+  const std::string headers = buf.substr(0, header_end);
+  for (std::size_t pos = 0; pos < headers.size();) {
+    const std::size_t eol = headers.find("\r\n", pos);
+    const std::string line = headers.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+    if (line.size() > 15 && strncasecmp(line.c_str(), "content-length:", 15) == 0) {
+      length = static_cast<std::size_t>(std::strtoull(line.c_str() + 15, nullptr, 10));
+    }
+    if (eol == std::string::npos) break;
+    pos = eol + 2;
+  }
+  const std::size_t total = header_end + 4 + length;
+  while (buf.size() < total) {
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) return -1;
+    buf.append(chunk, static_cast<std::size_t>(n));
+  }
+  buf.erase(0, total);
+  return status;
+}
+
+}  // namespace
+
+LoadResult RunLoad(std::uint16_t port, int connections, std::chrono::milliseconds duration,
+                   int max_per_connection, const RequestMaker& make, int expect_status) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<LoadResult> per(static_cast<std::size_t>(connections));
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      LoadResult& r = per[static_cast<std::size_t>(c)];
+      int fd = ConnectLoopback(port);
+      std::string buf;
+      for (int i = 0; i < max_per_connection && Clock::now() - start < duration; ++i) {
+        if (fd < 0) fd = ConnectLoopback(port);
+        const std::string req = make(c, i);
+        const auto t0 = Clock::now();
+        int status = -1;
+        if (fd >= 0 && WriteAll(fd, req)) status = ReadResponse(fd, buf);
+        r.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        if (status == expect_status) {
+          ++r.ok;
+        } else {
+          ++r.errors;
+          if (status < 0 && fd >= 0) {
+            ::close(fd);
+            fd = -1;
+            buf.clear();
+          }
+        }
+      }
+      if (fd >= 0) ::close(fd);
+    });
+  }
+  for (auto& t : threads) t.join();
+  LoadResult all;
+  all.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (auto& r : per) {
+    all.ok += r.ok;
+    all.errors += r.errors;
+    all.latencies_ms.insert(all.latencies_ms.end(), r.latencies_ms.begin(), r.latencies_ms.end());
+  }
+  return all;
+}
+
+std::string RawPost(const std::string& target, const std::string& token, const std::string& body) {
+  std::string req = "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  req += body;
+  return req;
+}
+
+double Median(std::vector<double> values) { return Percentile(std::move(values), 50); }
+
+void Summary(const std::string& figure, const std::string& value, const std::string& baseline,
+             const std::string& ratio, const std::string& target) {
+  std::printf("SUMMARY|%s|%s|%s|%s|%s\n", figure.c_str(), value.c_str(), baseline.c_str(), ratio.c_str(),
+              target.c_str());
+  std::fflush(stdout);
 }
 
 }  // namespace backstop::bench

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,37 @@ std::optional<std::chrono::system_clock::time_point> DeployAndBreach(http::HttpC
                                                                      const std::string& token,
                                                                      const std::string& id,
                                                                      const std::string& service);
+
+// What a load run did: answers with the expected status, everything else,
+// wall time, and each request's latency.
+struct LoadResult {
+  long ok = 0;
+  long errors = 0;
+  double seconds = 0;
+  std::vector<double> latencies_ms;
+};
+
+// Builds request `i` of connection `conn` as raw HTTP/1.1 text.
+using RequestMaker = std::function<std::string(int conn, int i)>;
+
+// A closed-loop load generator on loopback: `connections` keep-alive
+// connections, one thread each, each sending its next request when the
+// previous answer is in, for `duration` or `max_per_connection` requests,
+// whichever comes first (bounded in count and time). Plain sockets, so the
+// generator costs little next to the servers it measures.
+LoadResult RunLoad(std::uint16_t port, int connections, std::chrono::milliseconds duration,
+                   int max_per_connection, const RequestMaker& make, int expect_status);
+
+// A raw HTTP/1.1 POST with a JSON body and an optional bearer token.
+std::string RawPost(const std::string& target, const std::string& token, const std::string& body);
+
+// The median of a few runs' figures.
+double Median(std::vector<double> values);
+
+// One row of the summary table scripts/bench prints at the end, written as
+// "SUMMARY|figure|value|baseline|ratio|target" (empty cells allowed).
+void Summary(const std::string& figure, const std::string& value, const std::string& baseline,
+             const std::string& ratio, const std::string& target);
 
 // Body of a telemetry batch of `n` samples.
 std::string TelemetryBatch(const std::string& service, const std::string& version, double value, int n);

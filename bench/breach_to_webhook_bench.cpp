@@ -109,5 +109,9 @@ int main() {
               "p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
               bench::Percentile(latencies_ms, 50), bench::Percentile(latencies_ms, 99),
               bench::Percentile(latencies_ms, 100));
+  char v[96];
+  std::snprintf(v, sizeof v, "p99 %.2f ms (p50 %.2f ms, max %.2f ms)", bench::Percentile(latencies_ms, 99),
+                bench::Percentile(latencies_ms, 50), bench::Percentile(latencies_ms, 100));
+  bench::Summary("breach-to-webhook over 100 releases", v, "", "", "p99 <= 10 ms");
   return missing == 0 ? 0 : 1;
 }

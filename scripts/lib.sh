@@ -96,6 +96,7 @@ pg_init() {
     echo "unix_socket_directories = '$data'"
     echo "max_connections = 200"
     echo "fsync = ${PG_FSYNC:-on}"
+    echo "synchronous_commit = on"
   } | pg_as tee -a "$data/postgresql.conf" >/dev/null
 }
 
@@ -121,9 +122,14 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# start_throwaway_pg: a cluster on a free port in a temp dir, removed on exit.
+# start_throwaway_pg [durable]: a cluster on a free port in a temp dir,
+# removed on exit. Tests run it with fsync off (durability does not matter,
+# speed does); `durable` keeps fsync and synchronous_commit on, for
+# benchmarks whose figures must hold on a real deployment.
 # Sets BACKSTOP_TMP, BACKSTOP_PG_DATA, BACKSTOP_PG_PORT and a trap.
 start_throwaway_pg() {
+  local fsync=off
+  if [ "${1:-}" = durable ]; then fsync=on; fi
   BACKSTOP_TMP="$(mktemp -d /tmp/backstop.XXXXXX)"
   BACKSTOP_PG_DATA="$BACKSTOP_TMP/pg"
   trap 'pg_stop "$BACKSTOP_PG_DATA"; rm -rf "$BACKSTOP_TMP"' EXIT
@@ -131,8 +137,7 @@ start_throwaway_pg() {
   chmod 755 "$BACKSTOP_TMP"
   pg_prepare_dir "$BACKSTOP_PG_DATA"
   BACKSTOP_PG_PORT="$(free_port)"
-  # Throwaway data: durability does not matter, speed does.
-  PG_FSYNC=off pg_init "$BACKSTOP_PG_DATA" "$BACKSTOP_PG_PORT"
+  PG_FSYNC=$fsync pg_init "$BACKSTOP_PG_DATA" "$BACKSTOP_PG_PORT"
   pg_start "$BACKSTOP_PG_DATA"
   # Two roles, as in production (README: Database roles): backstop_owner
   # creates, migrates and owns the test databases; backstop serves with the

@@ -4,6 +4,7 @@
 #include "backstop/api/api_context.hpp"
 #include "backstop/api/json_codec.hpp"
 #include "backstop/audit/audit_repository.hpp"
+#include "backstop/audit/audit_sealer.hpp"
 #include "backstop/common/identifiers.hpp"
 
 namespace backstop::api {
@@ -40,6 +41,9 @@ void ListAudit(ApiContext& ctx, const http::RequestContext& rc, http::Respond re
   RunDb<audit::AuditPage>(
       ctx, std::move(respond),
       [q](pqxx::connection& conn) -> Result<audit::AuditPage> {
+        // Lists show sealed entries; sealing first shows every entry
+        // committed before this request.
+        audit::SealCommitted(conn);
         pqxx::read_transaction tx(conn);
         return audit::AuditRepository::List(tx, q);
       },
@@ -76,6 +80,7 @@ void VerifyAudit(ApiContext& ctx, const http::RequestContext& rc, http::Respond 
   // Verification walks the whole chain: give it more time than a request.
   ctx.pool.Submit<audit::VerifyResult>(
       [head](pqxx::connection& conn) -> Result<audit::VerifyResult> {
+        audit::SealCommitted(conn);  // verify every entry committed before this request
         // One snapshot for the whole walk, so concurrent appends do not interleave.
         pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> tx(conn);
         return audit::AuditRepository::Verify(tx, head);

@@ -35,7 +35,8 @@ void PostDeployment(ApiContext& ctx, const http::RequestContext& rc, http::Respo
         pqxx::work tx(conn);
         auto out = workflow::RegisterRelease(tx, ctx.config.notifiers, r, deployed_by);
         if (!out) return out.error();
-        ReleaseView view = LoadView(tx, out->release);
+        // A release just created has no decisions to read back.
+        ReleaseView view = out->created ? ReleaseView{out->release, {}} : LoadView(tx, out->release);
         tx.commit();
         return Registered{std::move(out).value(), std::move(view)};
       },

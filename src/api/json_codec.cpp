@@ -27,6 +27,18 @@ Result<boost::json::object> ParseJsonObject(const std::string& body, bool allow_
   return std::move(v.as_object());
 }
 
+Result<boost::json::value> ParseJsonObjectInto(std::string_view body, boost::json::storage_ptr storage) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec, std::move(storage));
+  if (ec) {
+    return Error{ErrorKind::kInvalidInput, "invalid_json", "malformed JSON: " + ec.message(), {}};
+  }
+  if (!v.is_object()) {
+    return Error{ErrorKind::kInvalidInput, "invalid_json", "the body must be a JSON object", {}};
+  }
+  return v;
+}
+
 Status RejectUnknownFields(const boost::json::object& obj,
                            std::initializer_list<const char*> allowed) {
   for (const auto& kv : obj) {

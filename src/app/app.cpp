@@ -20,6 +20,7 @@
 #include "backstop/telemetry/window_store.hpp"
 #include "backstop/audit/audit_repository.hpp"
 #include "backstop/http/client.hpp"
+#include "backstop/audit/audit_sealer.hpp"
 #include "backstop/http/router.hpp"
 #include "backstop/http/server.hpp"
 #include "backstop/metrics/metrics.hpp"
@@ -77,11 +78,13 @@ struct App::Impl {
         router(authenticator),
         windows(config.limits.max_series, kInitialRetention),
         evaluator(*pool, registry, windows, metrics, config, clock),
+        sealer(config.database_url, config.database, audit::AuditSealer::Options{}),
         api{*pool, metrics, config, registry, windows, evaluator, clock,
             [this] { return server && server->draining(); }, authenticator, {}} {}
 
   void ExportAuditHead() {
     auto head = pool->Run<audit::AuditHead>([](pqxx::connection& conn) -> Result<audit::AuditHead> {
+      audit::SealCommitted(conn);  // the head covers every entry committed so far
       pqxx::read_transaction tx(conn);
       return audit::AuditRepository::Head(tx);
     });
@@ -194,6 +197,7 @@ struct App::Impl {
   telemetry::WindowStore windows;
   DbClock clock;
   evaluator::Evaluator evaluator;
+  audit::AuditSealer sealer;
   api::ApiContext api;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<actions::OutboxWorker> worker;               // rollback actions
@@ -272,7 +276,13 @@ Status App::Start() {
   im.notification_worker = std::make_unique<actions::OutboxWorker>(
       *im.pool, im.config, notify::MakeNotificationOutbox(im.metrics, im.config, std::move(senders)),
       kNotificationWorkers);
+  // The short path from decision to webhook: this process's worker claims
+  // the rollback its evaluator just committed without waiting for NOTIFY.
+  im.evaluator.SetOnActionQueued([worker = im.worker.get()] { worker->Wake(); });
 
+  // Every process seals; one at a time gets the lock. Started before serving
+  // so entries of this process never wait for another one to seal them.
+  im.sealer.Start();
   // Listening for token revocations before the first request is served.
   im.authenticator.Start();
   im.server = std::make_unique<http::Server>(ServerOptionsFrom(im.config), im.router, &im.metrics);
@@ -304,6 +314,7 @@ void App::Stop() {
   im.evaluator.Stop();
   if (im.worker) im.worker->Stop();
   if (im.notification_worker) im.notification_worker->Stop();
+  im.sealer.Stop();  // after the last audited write of this process
   if (im.background.joinable()) {
     im.background.request_stop();
     im.background.join();

@@ -91,7 +91,8 @@ void CachedAuthenticator::StartLookup(const std::string& hash, std::uint64_t tic
   ++lookups_;
   pool_.Submit<std::optional<Principal>>(
       [hash](pqxx::connection& conn) -> Result<std::optional<Principal>> {
-        pqxx::read_transaction tx(conn);
+        // One statement, one round trip: no BEGIN/COMMIT around it.
+        pqxx::nontransaction tx(conn);
         return store::TokenRepository::FindByHash(tx, hash);
       },
       [this, ticket](Outcome result) {

@@ -1,17 +1,33 @@
 #include "backstop/audit/audit_repository.hpp"
 
+#include <stdexcept>
+
 #include "backstop/audit/hash_chain.hpp"
 
 namespace backstop::audit {
 
 namespace {
 
-constexpr const char* kLockHead =
-    "SELECT seq, hash, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint "
-    "FROM audit_head FOR UPDATE";
+// The entry is inserted unsealed; `at` defaults to clock_timestamp().
 constexpr const char* kInsertEntry =
-    "INSERT INTO audit_log (seq, at, actor, kind, release_id, payload, prev_hash, hash) "
-    "VALUES ($1, timestamptz 'epoch' + $2 * interval '1 microsecond', $3, $4, $5, $6::json, $7, $8)";
+    "INSERT INTO audit_log (actor, kind, release_id, payload) VALUES ($1, $2, $3, $4::json) RETURNING id";
+
+// The audit_head row lock is the sealer's lock: whoever holds it is the one
+// sealer, in any process. SKIP LOCKED turns it into a try-lock for the
+// background sealers; readers wait for it instead.
+constexpr const char* kLockHeadTry = "SELECT seq, hash FROM audit_head FOR UPDATE SKIP LOCKED";
+constexpr const char* kLockHeadWait = "SELECT seq, hash FROM audit_head FOR UPDATE";
+// Committed unsealed entries (the partial index audit_log_unsealed), oldest
+// id first. Rows of transactions still open are invisible here and are
+// sealed by a later pass, after the entries committed before them.
+constexpr const char* kSelectPending =
+    "SELECT id, (extract(epoch FROM at) * 1000000)::bigint, actor, kind, release_id, payload::text "
+    "FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT $1";
+// One statement for the batch; the trigger checks each row is a pure seal.
+constexpr const char* kSeal =
+    "UPDATE audit_log AS a SET seq = u.seq, prev_hash = u.prev_hash, hash = u.hash, sealed_at = clock_timestamp() "
+    "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS u(id, seq, prev_hash, hash) "
+    "WHERE a.id = u.id AND a.seq IS NULL";
 constexpr const char* kUpdateHead = "UPDATE audit_head SET seq = $1, hash = $2";
 constexpr const char* kSelectHead = "SELECT seq, hash FROM audit_head";
 
@@ -21,7 +37,7 @@ constexpr int kVerifyBatch = 2000;
 
 constexpr const char* kListSql =
     "SELECT seq, (extract(epoch FROM at) * 1000000)::bigint, actor, kind, release_id, payload::text, "
-    "prev_hash, hash FROM audit_log WHERE ($1::text IS NULL OR release_id = $1)"
+    "prev_hash, hash FROM audit_log WHERE seq IS NOT NULL AND ($1::text IS NULL OR release_id = $1)"
     " AND ($2::bigint IS NULL OR seq > $2) AND ($3::bigint IS NULL OR seq < $3)"
     " ORDER BY seq DESC LIMIT $4";
 constexpr const char* kVerifySql =
@@ -41,23 +57,59 @@ AuditEntry FromRow(const pqxx::row& row) {
   return e;
 }
 
+// An array literal of integers or lower-case hex strings: neither needs quoting.
+template <typename T, typename Get>
+std::string ArrayLiteral(const std::vector<T>& items, Get get) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out.push_back(',');
+    out.append(get(items[i]));
+  }
+  out.push_back('}');
+  return out;
+}
+
 }  // namespace
 
-AuditEntry AuditRepository::Append(pqxx::work& tx, const AuditEvent& event) {
-  const pqxx::row head = tx.exec1(kLockHead);
-  AuditEntry e;
-  e.seq = head[0].as<std::int64_t>() + 1;
-  e.prev_hash = head[1].as<std::string>();
-  e.at = TimePoint(std::chrono::microseconds(head[2].as<std::int64_t>()));
-  e.actor = event.actor;
-  e.kind = std::string(ToString(event.kind));
-  e.release_id = event.release_id;
-  e.payload = event.payload;
-  e.hash = ComputeHash(e);
-  tx.exec_params0(kInsertEntry, e.seq, e.at.time_since_epoch().count(), e.actor, e.kind,
-                  e.release_id, e.payload, e.prev_hash, e.hash);
-  tx.exec_params0(kUpdateHead, e.seq, e.hash);
-  return e;
+std::int64_t AuditRepository::Append(pqxx::work& tx, const AuditEvent& event) {
+  return tx.exec_params1(kInsertEntry, event.actor, std::string(ToString(event.kind)), event.release_id,
+                         event.payload)[0]
+      .as<std::int64_t>();
+}
+
+SealPass AuditRepository::SealPending(pqxx::work& tx, SealerLock lock, int max_entries) {
+  SealPass pass;
+  const pqxx::result head = tx.exec(lock == SealerLock::kTry ? kLockHeadTry : kLockHeadWait);
+  if (head.empty()) return pass;  // another sealer is at work
+  pass.locked = true;
+  pass.head = AuditHead{head[0][0].as<std::int64_t>(), head[0][1].as<std::string>()};
+  std::vector<AuditEntry> pending;
+  for (const auto& row : tx.exec_params(kSelectPending, max_entries)) {
+    AuditEntry e;
+    e.id = row[0].as<std::int64_t>();
+    e.at = TimePoint(std::chrono::microseconds(row[1].as<std::int64_t>()));
+    e.actor = row[2].as<std::string>();
+    e.kind = row[3].as<std::string>();
+    if (!row[4].is_null()) e.release_id = row[4].as<std::string>();
+    e.payload = row[5].as<std::string>();
+    pending.push_back(std::move(e));
+  }
+  if (pending.empty()) return pass;
+  pass.head = SealAfter(pass.head, pending);
+  const auto updated = tx.exec_params0(
+      kSeal, ArrayLiteral(pending, [](const AuditEntry& e) { return std::to_string(e.id); }),
+      ArrayLiteral(pending, [](const AuditEntry& e) { return std::to_string(e.seq); }),
+      ArrayLiteral(pending, [](const AuditEntry& e) { return e.prev_hash; }),
+      ArrayLiteral(pending, [](const AuditEntry& e) { return e.hash; }));
+  // Only this sealer updates unsealed rows, under the lock: anything else
+  // means the chain would not be what was computed. Roll the pass back.
+  if (updated.affected_rows() != pending.size()) {
+    throw std::logic_error("audit sealing: " + std::to_string(updated.affected_rows()) + " of " +
+                           std::to_string(pending.size()) + " entries sealed");
+  }
+  tx.exec_params0(kUpdateHead, pass.head.seq, pass.head.hash);
+  pass.sealed = static_cast<std::int64_t>(pending.size());
+  return pass;
 }
 
 AuditPage AuditRepository::List(pqxx::transaction_base& tx, const AuditQuery& q) {

@@ -37,6 +37,17 @@ std::string ComputeHash(const AuditEntry& e) {
   return Sha256Hex(e.prev_hash + CanonicalContent(e));
 }
 
+AuditHead SealAfter(const AuditHead& head, std::vector<AuditEntry>& pending) {
+  AuditHead out = head;
+  for (auto& e : pending) {
+    e.seq = out.seq + 1;
+    e.prev_hash = out.hash;
+    e.hash = ComputeHash(e);
+    out = AuditHead{e.seq, e.hash};
+  }
+  return out;
+}
+
 bool ChainVerifier::Feed(const AuditEntry& e) {
   if (first_bad_seq_) return false;
   if (e.seq != expected_seq_) {

@@ -71,13 +71,23 @@ std::optional<double> Aggregate(policy::AggregateKind kind,
 std::vector<AggregatePoint> AggregatesAtSampleTimes(policy::AggregateKind kind,
                                                     std::span<const telemetry::Sample> samples, Millis window,
                                                     std::optional<TimePoint> after, TimePoint until) {
-  std::vector<telemetry::Sample> sorted;
-  sorted.reserve(samples.size());
-  for (const auto& s : samples) {
-    if (s.at <= until) sorted.push_back(s);
+  const auto by_time = [](const telemetry::Sample& a, const telemetry::Sample& b) { return a.at < b.at; };
+  // Windows keep their samples in time order, so the common case needs no
+  // copy and no sort: only the samples up to `until`, in place.
+  std::vector<telemetry::Sample> copy;
+  std::span<const telemetry::Sample> sorted = samples;
+  if (std::is_sorted(samples.begin(), samples.end(), by_time)) {
+    const auto end = std::upper_bound(samples.begin(), samples.end(), until,
+                                      [](TimePoint t, const telemetry::Sample& s) { return t < s.at; });
+    sorted = samples.first(static_cast<std::size_t>(end - samples.begin()));
+  } else {
+    copy.reserve(samples.size());
+    for (const auto& s : samples) {
+      if (s.at <= until) copy.push_back(s);
+    }
+    std::stable_sort(copy.begin(), copy.end(), by_time);
+    sorted = copy;
   }
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const telemetry::Sample& a, const telemetry::Sample& b) { return a.at < b.at; });
 
   std::vector<AggregatePoint> out;
   std::size_t first = 0;  // the oldest sample inside the current point's window

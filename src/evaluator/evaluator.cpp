@@ -23,6 +23,8 @@ constexpr Millis kRetentionSlack = std::chrono::minutes(1);
 // The evaluator lease outlives a few ticks, so one slow tick does not lose it.
 constexpr Millis kMinLease = std::chrono::seconds(2);
 constexpr int kLeaseTicks = 3;
+// How many releases a tick evaluates between looks at fresh telemetry.
+constexpr std::size_t kTickSlice = 100;
 
 Millis LeaseDuration(const config::Config& c) { return std::max(kMinLease, c.evaluation_tick * kLeaseTicks); }
 
@@ -81,6 +83,10 @@ std::vector<pull::PullRelease> Evaluator::PullTargets() const {
 
 void Evaluator::EvaluateDirty() {
   std::lock_guard work(work_mutex_);
+  EvaluateDirtyLocked();
+}
+
+void Evaluator::EvaluateDirtyLocked() {
   for (const auto& [id, trigger] : tracker_.TakeDirty()) {
     // One release's failure must not stop the others.
     try {
@@ -109,7 +115,12 @@ void Evaluator::Tick() {
   windows_.SetRetention(registry_.MaxRetention() + kRetentionSlack);
   windows_.Prune(clock_.Now());
   metrics_.SetSeriesActive(windows_.series_count());
+  std::size_t evaluated = 0;
   for (const auto& [id, trigger] : tracker_.All()) {
+    // Releases with fresh telemetry go first, every slice of the tick: over
+    // a large fleet a tick takes a while, and a breaching batch arriving
+    // meanwhile must not wait for all of it.
+    if (++evaluated % kTickSlice == 0) EvaluateDirtyLocked();
     try {
       EvaluateOne(id, trigger);
     } catch (const std::exception& e) {
@@ -218,6 +229,7 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
     return;
   }
   if (committed->kind == decision::DecisionKind::kNone) return;
+  if (committed->kind == decision::DecisionKind::kAutoRollback && on_action_queued_) on_action_queued_();
   const std::string kind(decision::ToString(committed->kind));
   metrics_.CountDecision(kind);
   if (committed->kind == decision::DecisionKind::kEscalate) {
@@ -252,13 +264,22 @@ void Evaluator::RecordCommitFailure(const store::Release& rel, decision::Decisio
 std::vector<std::string> Evaluator::UncommittedDecisions() const { return tracker_.Uncommitted(); }
 
 void Evaluator::SyncClock() {
-  const TimePoint before = NowMicros();
-  auto db_now = pool_.Run<std::int64_t>([](pqxx::connection& conn) -> Result<std::int64_t> {
+  struct Reading {
+    TimePoint before, db_now, after;
+  };
+  // The local readings bracket the query alone, on the pool thread: taken
+  // around pool_.Run they would include the queue wait and thread hand-offs,
+  // and a midpoint skewed by milliseconds can put "now" before samples just
+  // received (which then do not count yet).
+  auto reading = pool_.Run<Reading>([](pqxx::connection& conn) -> Result<Reading> {
     pqxx::nontransaction tx(conn);
-    return store::DatabaseNowMicros(tx);
+    Reading r;
+    r.before = NowMicros();
+    r.db_now = TimePoint(std::chrono::microseconds(store::DatabaseNowMicros(tx)));
+    r.after = NowMicros();
+    return r;
   });
-  const TimePoint after = NowMicros();
-  if (db_now.ok()) clock_.Observe(TimePoint(std::chrono::microseconds(*db_now)), before, after);
+  if (reading.ok()) clock_.Observe(reading->db_now, reading->before, reading->after);
 }
 
 }  // namespace backstop::evaluator

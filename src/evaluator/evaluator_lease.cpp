@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include "backstop/common/sha256.hpp"
-
 #include "backstop/store/evaluator_lease_repository.hpp"
 
 namespace backstop::evaluator {
@@ -12,6 +11,7 @@ EvaluatorLease::EvaluatorLease(store::DbPool& pool, const std::string& instance_
     : pool_(pool), instance_id_(instance_id), owner_(instance_id + ":" + RandomHex(4)), duration_(duration) {}
 
 bool EvaluatorLease::TakeBackFromPreviousLife() {
+  const auto asked = std::chrono::steady_clock::now();
   auto epoch = pool_.Run<std::optional<std::int64_t>>(
       [this](pqxx::connection& conn) -> Result<std::optional<std::int64_t>> {
         pqxx::work tx(conn);
@@ -21,6 +21,7 @@ bool EvaluatorLease::TakeBackFromPreviousLife() {
       });
   if (!epoch.ok() || !epoch->has_value()) return false;
   epoch_.store(**epoch);
+  held_until_.store((asked + duration_).time_since_epoch().count());
   held_.store(true);
   spdlog::warn("evaluator: took back the evaluator lease a previous life of instance {} still held ({})",
                instance_id_, owner_);
@@ -28,6 +29,7 @@ bool EvaluatorLease::TakeBackFromPreviousLife() {
 }
 
 bool EvaluatorLease::Renew() {
+  const auto asked = std::chrono::steady_clock::now();
   auto epoch = pool_.Run<std::optional<std::int64_t>>(
       [this](pqxx::connection& conn) -> Result<std::optional<std::int64_t>> {
         pqxx::work tx(conn);
@@ -35,10 +37,21 @@ bool EvaluatorLease::Renew() {
         tx.commit();
         return e;
       });
-  const bool was = held_.load();
-  const bool now = epoch.ok() && epoch->has_value();
-  if (now) epoch_.store(**epoch);
-  held_.store(now);
+  const bool was = held();
+  bool now = false;
+  if (epoch.ok()) {
+    now = epoch->has_value();
+    if (now) {
+      epoch_.store(**epoch);
+      held_until_.store((asked + duration_).time_since_epoch().count());
+    }
+    held_.store(now);
+  } else {
+    // Unreachable: keep what we held until it expires (see the header).
+    now = held();
+    if (was) spdlog::warn("evaluator: cannot renew the evaluator lease ({}); {}", epoch.error().message,
+                          now ? "kept until its last known expiry" : "it has expired");
+  }
   if (now != was) spdlog::info("evaluator: {} the evaluator lease ({})", now ? "holds" : "does not hold", owner_);
   return now;
 }

@@ -26,7 +26,12 @@ WindowStore::Shard& WindowStore::ShardFor(const std::string& group_key) const {
 }
 
 AppendResult WindowStore::Append(const IncomingSample& s) {
-  const std::string key = GroupKey(s.service, s.environment, s.signal);
+  // One key buffer per thread: a sample's lookup allocates nothing once warm.
+  thread_local std::string key;
+  key.clear();
+  key.append(s.service).push_back('\x1f');
+  key.append(s.environment).push_back('\x1f');
+  key.append(s.signal);
   Shard& shard = ShardFor(key);
   std::lock_guard lock(shard.mutex);
   auto group_it = shard.groups.find(key);

@@ -1,9 +1,11 @@
+#include <atomic>
 #include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "backstop/audit/audit_repository.hpp"
+#include "backstop/audit/audit_sealer.hpp"
 #include "backstop/store/schema_access.hpp"
 #include "test_support.hpp"
 
@@ -23,7 +25,22 @@ void AppendMany(const std::string& url, int thread_index, int count) {
   }
 }
 
-void AppendSome(const TestDatabase& db, int n) { AppendMany(db.url(), 0, n); }
+// Seals what was committed, as a reader of the log does first.
+void Seal(const std::string& url) {
+  pqxx::connection conn(url);
+  audit::SealCommitted(conn);
+}
+
+void AppendSome(const TestDatabase& db, int n) {
+  AppendMany(db.url(), 0, n);
+  Seal(db.url());
+}
+
+std::int64_t CountUnsealed(const TestDatabase& db) {
+  auto conn = db.Connect();
+  pqxx::read_transaction tx(*conn);
+  return tx.exec1("SELECT count(*) FROM audit_log WHERE seq IS NULL")[0].as<std::int64_t>();
+}
 
 audit::VerifyResult Verify(const TestDatabase& db, std::optional<audit::AuditHead> head = std::nullopt) {
   auto conn = db.Connect();
@@ -46,9 +63,26 @@ TEST(AuditTest, ConcurrentAppendsKeepOneUnbrokenChain) {
   TestDatabase db;
   constexpr int kThreads = 8;
   constexpr int kPerThread = 500;
+  // Two competing sealers seal while the writers write, as two processes do.
+  std::atomic<bool> writing{true};
+  std::vector<std::thread> sealers;
+  for (int s = 0; s < 2; ++s) {
+    sealers.emplace_back([&] {
+      pqxx::connection conn(db.url());
+      while (writing.load()) {
+        pqxx::work tx(conn);
+        AuditRepository::SealPending(tx, audit::SealerLock::kTry, 100);
+        tx.commit();
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    });
+  }
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) threads.emplace_back(AppendMany, db.url(), t, kPerThread);
   for (auto& t : threads) t.join();
+  writing = false;
+  for (auto& t : sealers) t.join();
+  Seal(db.url());
 
   auto conn = db.Connect();
   pqxx::read_transaction tx(*conn);
@@ -139,6 +173,64 @@ TEST(AuditTest, ApplicationRoleCannotUpdateDeleteOrTruncate) {
   EXPECT_EQ(Verify(db).checked, 3);
 }
 
+TEST(AuditTest, AppendedEntriesStayUnsealedAndUnlistedUntilSealed) {
+  TestDatabase db;
+  AppendSome(db, 2);
+  AppendMany(db.url(), 1, 3);  // committed, not sealed yet
+  EXPECT_EQ(CountUnsealed(db), 3);
+  {
+    auto conn = db.Connect();
+    pqxx::read_transaction tx(*conn);
+    EXPECT_EQ(AuditRepository::List(tx, audit::AuditQuery{}).items.size(), 2u);
+    EXPECT_EQ(AuditRepository::Verify(tx).checked, 2);
+    EXPECT_EQ(AuditRepository::Head(tx).seq, 2);
+  }
+  Seal(db.url());
+  EXPECT_EQ(CountUnsealed(db), 0);
+  auto conn = db.Connect();
+  pqxx::read_transaction tx(*conn);
+  const auto page = AuditRepository::List(tx, audit::AuditQuery{});
+  ASSERT_EQ(page.items.size(), 5u);
+  EXPECT_EQ(page.items[0].seq, 5);  // newest first, sealed in the order written
+  EXPECT_EQ(page.items[0].payload, R"({"i":2})");
+  EXPECT_EQ(AuditRepository::Verify(tx).checked, 5);
+  EXPECT_EQ(AuditRepository::Head(tx).seq, 5);
+}
+
+TEST(AuditTest, OnlyTheSealingOfAnUnsealedRowIsAllowedToTheApplicationRole) {
+  TestDatabase db;
+  AppendSome(db, 2);
+  AppendMany(db.url(), 1, 1);  // id 3, unsealed
+  auto conn = db.Connect();  // the application's role, not a superuser
+  const std::string seal_values = "seq = 3, prev_hash = repeat('1', 64), hash = repeat('2', 64), sealed_at = now()";
+  // Re-sealing a sealed row, editing it, or editing an unsealed row's
+  // content (alone or with a seal) is refused; so is inserting a sealed row.
+  for (const std::string& sql : std::vector<std::string>{
+        "UPDATE audit_log SET seq = 7, prev_hash = repeat('1', 64), hash = repeat('2', 64) WHERE seq = 1",
+        "UPDATE audit_log SET hash = repeat('2', 64) WHERE seq = 2",
+        "UPDATE audit_log SET sealed_at = now() WHERE seq = 2",
+        "UPDATE audit_log SET actor = 'mallory' WHERE seq IS NULL",
+        "UPDATE audit_log SET payload = '{\"i\":9}', " + seal_values + " WHERE seq IS NULL",
+        "UPDATE audit_log SET at = at - interval '1 hour', " + seal_values + " WHERE seq IS NULL",
+        "UPDATE audit_log SET seq = 3, prev_hash = repeat('1', 64) WHERE seq IS NULL",
+        "DELETE FROM audit_log WHERE seq IS NULL",
+        "INSERT INTO audit_log (actor, kind, payload, seq, prev_hash, hash, sealed_at) "
+        "VALUES ('x', 'mode.changed', '{}', 99, repeat('3', 64), repeat('4', 64), now())"}) {
+    pqxx::work tx(*conn);
+    EXPECT_THROW(tx.exec0(sql), pqxx::sql_error) << sql;
+  }
+  {
+    // The one allowed change: the seal of an unsealed row, content untouched.
+    // (A wrong seal like this one is what verification then catches.)
+    pqxx::work tx(*conn);
+    EXPECT_EQ(tx.exec0("UPDATE audit_log SET " + seal_values + " WHERE seq IS NULL").affected_rows(), 1u);
+    tx.abort();
+  }
+  Seal(db.url());
+  EXPECT_TRUE(Verify(db).ok);
+  EXPECT_EQ(Verify(db).checked, 3);
+}
+
 // Issue 16 / DESIGN "Audit log": tampering needs a superuser. The serving
 // role is granted access by the schema owner and owns nothing, so it can
 // neither switch the append-only triggers off nor drop or replace them.
@@ -156,9 +248,10 @@ TEST(AuditTest, TheServingRoleCannotDisableDropOrReplaceTheAppendOnlyTriggers) {
   }
   for (const char* sql : {
            "ALTER TABLE audit_log DISABLE TRIGGER USER",
-           "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update",
+           "ALTER TABLE audit_log DISABLE TRIGGER audit_log_only_sealing",
            "ALTER TABLE audit_log DISABLE TRIGGER ALL",
-           "DROP TRIGGER audit_log_no_update ON audit_log",
+           "DROP TRIGGER audit_log_only_sealing ON audit_log",
+            "DROP TRIGGER audit_log_insert_unsealed ON audit_log",
            "DROP TRIGGER audit_log_no_delete ON audit_log",
            "DROP TRIGGER audit_log_no_truncate ON audit_log",
            "CREATE OR REPLACE FUNCTION audit_log_refuse_change() RETURNS trigger LANGUAGE plpgsql "
@@ -194,6 +287,7 @@ TEST(AuditTest, RolledBackAppendLeavesNoGap) {
   auto v = Verify(db);
   EXPECT_TRUE(v.ok);
   EXPECT_EQ(v.checked, 3);
+  EXPECT_EQ(CountUnsealed(db), 0);
 }
 
 TEST(AuditApiTest, ListsNewestFirstWithFiltersAndCursor) {

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "backstop/audit/audit_repository.hpp"
 #include "backstop/common/sha256.hpp"
 #include "backstop/store/token_repository.hpp"
 #include "process.hpp"
@@ -327,6 +328,71 @@ TEST_F(CrashTest, KilledBetweenAnEventAndItsNotificationTheRestartDeliversItOnce
   }
   EXPECT_EQ(keys.size(), 1u);
   EXPECT_EQ(got[0].body, got[1].body) << "every attempt sends the same message";
+  second.child().Signal(SIGTERM);
+  EXPECT_EQ(second.child().Wait(20s), 0);
+}
+
+TEST_F(CrashTest, KilledSealerLeavesItsUnsealedEntriesToTheRestartWithNothingLostOrDuplicated) {
+  const std::string config = WriteConfig("node-a", "5s");
+  const std::string token = Token("ci-bot", Role::kDeployer);
+  auto conn = db.Connect();
+  auto unsealed = [&] {
+    pqxx::read_transaction tx(*conn);
+    return tx.exec1("SELECT count(*) FROM audit_log WHERE seq IS NULL")[0].as<int>();
+  };
+  auto await_sealed = [&](std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (unsealed() != 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+    return unsealed() == 0;
+  };
+  constexpr int kDirect = 50;
+  {
+    BackstopProcess first(config, log);
+    const auto port = first.AwaitPort(0);
+    ASSERT_NE(port, 0);
+    http::HttpClient client("127.0.0.1", port);
+    for (int i = 0; i < 5; ++i) {
+      auto d = client.Send({"POST", "/v1/deployments",
+                            {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}},
+                            R"({"id":"rel-)" + std::to_string(i) + R"(","service":"svc-)" + std::to_string(i) +
+                                R"(","environment":"prod","version":"v2","previous_version":"v1",)"
+                                R"("release_class":"web","traffic_percent":10})"});
+      ASSERT_TRUE(d.ok());
+      ASSERT_EQ(d->status, 201) << d->body;
+    }
+    ASSERT_TRUE(await_sealed(5s)) << "the process seals what it writes by itself";
+    // Frozen, the only sealer seals nothing; entries keep committing meanwhile.
+    first.child().Signal(SIGSTOP);
+    for (int i = 0; i < kDirect; ++i) {
+      pqxx::work tx(*conn);
+      audit::AuditRepository::Append(tx, audit::AuditEvent{"writer", audit::AuditKind::kModeChanged, std::nullopt,
+                                                           R"({"i":)" + std::to_string(i) + "}"});
+      tx.commit();
+    }
+    std::this_thread::sleep_for(200ms);
+    ASSERT_EQ(unsealed(), kDirect);
+    first.child().Signal(SIGKILL);
+    first.child().Wait(10s);
+  }
+  EXPECT_EQ(unsealed(), kDirect);
+  BackstopProcess second(config, log);
+  ASSERT_NE(second.AwaitPort(LineCount(log)), 0);
+  EXPECT_TRUE(await_sealed(10s));
+  {
+    pqxx::read_transaction tx(*conn);
+    const auto stats =
+        tx.exec1("SELECT count(*), min(seq), max(seq), count(DISTINCT prev_hash), count(DISTINCT payload::text) "
+                 "FILTER (WHERE actor = 'writer'), count(*) FILTER (WHERE actor = 'writer') FROM audit_log");
+    const int total = stats[0].as<int>();
+    EXPECT_EQ(stats[1].as<int>(), 1);
+    EXPECT_EQ(stats[2].as<int>(), total);  // gapless
+    EXPECT_EQ(stats[3].as<int>(), total);  // no fork
+    EXPECT_EQ(stats[4].as<int>(), kDirect);  // every direct entry once
+    EXPECT_EQ(stats[5].as<int>(), kDirect);
+    const auto v = audit::AuditRepository::Verify(tx);
+    EXPECT_TRUE(v.ok);
+    EXPECT_EQ(v.checked, total);
+  }
   second.child().Signal(SIGTERM);
   EXPECT_EQ(second.child().Wait(20s), 0);
 }

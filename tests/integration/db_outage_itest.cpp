@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "backstop/evaluator/evaluator.hpp"
+
 #include "backstop/common/sha256.hpp"
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/store/token_repository.hpp"
@@ -96,10 +98,10 @@ TEST(DatabaseOutageTest, KnownTokenKeepsPostingTelemetryAndUnknownTokenGets503) 
   TestDatabase db;
   TcpProxy proxy("127.0.0.1", PortOf(db.url()));
   auto cfg = TestConfig(ViaProxy(db.url(), proxy));
-  // The evaluator renews its lease every tick and turns standby (telemetry
-  // 503, a rule of its own that this test is not about) at the first tick
-  // that cannot reach the database. So the outage below starts right after
-  // a tick and ends well within the next one.
+  // The evaluator renews its lease every tick; when it cannot, it keeps the
+  // lease until its last known expiry and turns standby (telemetry 503, a
+  // rule of its own tested below) only then. So the outage below starts
+  // right after a tick and ends well within the next one.
   cfg.evaluation_tick = Millis(6000);
   app::App app(cfg);
   ASSERT_TRUE(app.Start().ok());
@@ -149,6 +151,57 @@ TEST(DatabaseOutageTest, KnownTokenKeepsPostingTelemetryAndUnknownTokenGets503) 
     status = post(stranger).status;
   }
   EXPECT_EQ(status, 401);
+  app.Stop();
+}
+
+// A short outage does not turn the active evaluator into a standby: the
+// lease it holds cannot be taken over before its expiry, so it keeps
+// accepting telemetry until then; past it, telemetry gets 503 until the
+// database is back and the lease renewed.
+TEST(DatabaseOutageTest, ActiveEvaluatorKeepsItsLeaseUntilItsLastKnownExpiry) {
+  TestDatabase db;
+  TcpProxy proxy("127.0.0.1", PortOf(db.url()));
+  auto cfg = TestConfig(ViaProxy(db.url(), proxy));
+  cfg.evaluation_tick = Millis(300);  // the lease lasts its minimum, 2 s
+  app::App app(cfg);
+  ASSERT_TRUE(app.Start().ok());
+  std::string token;
+  {
+    auto conn = db.Connect();
+    pqxx::work tx(*conn);
+    token = *store::TokenRepository::Create(tx, "agent", Role::kTelemetry, "test");
+    tx.commit();
+  }
+  http::HttpClient client("127.0.0.1", app.port());
+  const std::string batch = TelemetryBatch("checkout", "v2", 0.01, 10);
+  auto post = [&] {
+    auto r = client.Send({"POST", "/v1/telemetry",
+                          {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}}, batch},
+                         Millis(10000));
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->status : 0;
+  };
+  ASSERT_EQ(post(), 202);
+  ASSERT_TRUE(app.evaluator().active());
+
+  proxy.Cut();
+  app.evaluator().TickNow();  // the renewal fails: the lease is kept
+  EXPECT_TRUE(app.evaluator().active());
+  EXPECT_EQ(post(), 202);
+  // Past its expiry (at most 2 s after the last renewal, before the cut).
+  std::this_thread::sleep_for(std::chrono::milliseconds(2300));
+  app.evaluator().TickNow();
+  EXPECT_FALSE(app.evaluator().active());
+  EXPECT_EQ(post(), 503);
+
+  proxy.Restore();
+  for (int i = 0; i < 50; ++i) {
+    app.evaluator().TickNow();
+    if (app.evaluator().active()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(app.evaluator().active());
+  EXPECT_EQ(post(), 202);
   app.Stop();
 }
 

@@ -242,10 +242,11 @@ class WorkflowTest : public ::testing::Test {
     return r.empty() ? "" : r[0][0].as<std::string>();
   }
 
-  // The audit kinds of a release, oldest first.
+  // The audit kinds of a release, oldest first. By id, the order written:
+  // entries are sealed (given their seq) shortly after their commit.
   std::vector<std::string> AuditKinds(const std::string& release_id) {
     std::vector<std::string> out;
-    for (const auto& row : Query("SELECT kind FROM audit_log WHERE release_id = $1 ORDER BY seq", release_id)) {
+    for (const auto& row : Query("SELECT kind FROM audit_log WHERE release_id = $1 ORDER BY id", release_id)) {
       out.push_back(row[0].as<std::string>());
     }
     return out;
@@ -253,7 +254,7 @@ class WorkflowTest : public ::testing::Test {
   // The payload of the newest audit entry of `kind` for the release.
   boost::json::object AuditPayload(const std::string& release_id, const std::string& kind) {
     const pqxx::result r = Query(
-        "SELECT payload::text FROM audit_log WHERE release_id = $1 AND kind = $2 ORDER BY seq DESC LIMIT 1",
+        "SELECT payload::text FROM audit_log WHERE release_id = $1 AND kind = $2 ORDER BY id DESC LIMIT 1",
         release_id, kind);
     if (r.empty()) {
       ADD_FAILURE() << "no " << kind << " audit entry for " << release_id;
@@ -261,7 +262,8 @@ class WorkflowTest : public ::testing::Test {
     }
     return boost::json::parse(r[0][0].as<std::string>()).as_object();
   }
-  std::int64_t AuditSeq() { return Scalar<std::int64_t>("SELECT coalesce(max(seq), 0) FROM audit_log"); }
+  // The id of the newest audit entry written, sealed or not.
+  std::int64_t AuditId() { return Scalar<std::int64_t>("SELECT coalesce(max(id), 0) FROM audit_log"); }
 
   static std::vector<std::string> Strings(const std::string& json_array) {
     std::vector<std::string> out;
@@ -332,7 +334,7 @@ TEST_F(WorkflowTest, TransitionRefusesAnIllegalMoveAndChangesNothing) {
 TEST_F(WorkflowTest, NewReleaseSupersedesThePreviousOneAndItsPendingEscalation) {
   const std::string esc = Escalate("rel-1");
   Register("rel-other-env", "gated", "staging");
-  const std::int64_t before = AuditSeq();
+  const std::int64_t before = AuditId();
 
   pqxx::work tx(*conn_);
   const auto out = workflow::RegisterRelease(tx, notifiers_, Deployment("rel-2", "gated"), kDeployer);
@@ -341,7 +343,7 @@ TEST_F(WorkflowTest, NewReleaseSupersedesThePreviousOneAndItsPendingEscalation) 
   EXPECT_EQ(out->superseded, std::vector<std::string>{"rel-1"});
   // Audited in the registering transaction itself.
   std::vector<std::pair<std::string, std::string>> audited;
-  for (const auto& row : tx.exec_params("SELECT kind, release_id FROM audit_log WHERE seq > $1 ORDER BY seq", before)) {
+  for (const auto& row : tx.exec_params("SELECT kind, release_id FROM audit_log WHERE id > $1 ORDER BY id", before)) {
     audited.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
   }
   const std::vector<std::pair<std::string, std::string>> expected{
@@ -365,7 +367,7 @@ TEST_F(WorkflowTest, NewReleaseSupersedesThePreviousOneAndItsPendingEscalation) 
 
 TEST_F(WorkflowTest, ReplayingTheSameDeploymentCreatesNothing) {
   Register("rel-1", "web");
-  const std::int64_t before = AuditSeq();
+  const std::int64_t before = AuditId();
   store::NewRelease replay = Deployment("rel-1", "web");
   // Equal as JSON: other key order and 10.0 for 10.
   replay.request_body =
@@ -377,13 +379,13 @@ TEST_F(WorkflowTest, ReplayingTheSameDeploymentCreatesNothing) {
   EXPECT_EQ(out->release.id, "rel-1");
   EXPECT_TRUE(out->superseded.empty());
   EXPECT_EQ(Scalar<int>("SELECT count(*) FROM releases"), 1);
-  EXPECT_EQ(AuditSeq(), before);
+  EXPECT_EQ(AuditId(), before);
   EXPECT_EQ(Status("rel-1"), "evaluating");
 }
 
 TEST_F(WorkflowTest, SameIdWithAnotherBodyIsAnIdempotencyMismatch) {
   Register("rel-1", "web");
-  const std::int64_t before = AuditSeq();
+  const std::int64_t before = AuditId();
   store::NewRelease other = Deployment("rel-1", "web");
   other.version = "v3";
   other.request_body = R"({"id":"rel-1","service":"checkout","version":"v3"})";
@@ -392,7 +394,7 @@ TEST_F(WorkflowTest, SameIdWithAnotherBodyIsAnIdempotencyMismatch) {
   EXPECT_EQ(out.error().kind, ErrorKind::kConflict);
   EXPECT_EQ(out.error().code, "idempotency_mismatch");
   EXPECT_EQ(Release("rel-1")->version, "v2");
-  EXPECT_EQ(AuditSeq(), before);
+  EXPECT_EQ(AuditId(), before);
 }
 
 // ---- CommitDecision -----------------------------------------------------------
@@ -435,20 +437,20 @@ TEST_F(WorkflowTest, BreachOfAnAutoClassQueuesOneAutomaticRollback) {
 
 TEST_F(WorkflowTest, SecondDecisionInTheSameEpisodeWritesNothing) {
   AutoRollBack("rel-1");
-  const std::int64_t before = AuditSeq();
+  const std::int64_t before = AuditId();
   const auto again = Evaluate("rel-1", kBreaching, HoldLease());
   EXPECT_EQ(again.kind, decision::DecisionKind::kNone);
   EXPECT_EQ(Count("decisions", "rel-1"), 1);
   EXPECT_EQ(Count("actions", "rel-1"), 1);
   EXPECT_EQ(Count("escalations", "rel-1"), 0);
-  EXPECT_EQ(AuditSeq(), before);
+  EXPECT_EQ(AuditId(), before);
   EXPECT_EQ(Status("rel-1"), "rolling_back");
 }
 
 TEST_F(WorkflowTest, DecisionFencedOutByAnotherLeaseEpochWritesNothing) {
   Register("rel-1", "web");
   const workflow::LeaseFence held = HoldLease();
-  const std::int64_t before = AuditSeq();
+  const std::int64_t before = AuditId();
 
   for (const auto& fence : {workflow::LeaseFence{held.owner, held.epoch + 1},
                             workflow::LeaseFence{held.owner, held.epoch - 1},
@@ -461,7 +463,7 @@ TEST_F(WorkflowTest, DecisionFencedOutByAnotherLeaseEpochWritesNothing) {
   EXPECT_EQ(Count("actions", "rel-1"), 0);
   EXPECT_EQ(Count("escalations", "rel-1"), 0);
   EXPECT_EQ(Status("rel-1"), "evaluating");
-  EXPECT_EQ(AuditSeq(), before);
+  EXPECT_EQ(AuditId(), before);
 
   // The holder of the lease still decides.
   EXPECT_EQ(Evaluate("rel-1", kBreaching, held).kind, decision::DecisionKind::kAutoRollback);
@@ -539,7 +541,7 @@ TEST_F(WorkflowTest, PassingReleaseBecomesHealthyOnceItsDurationIsOver) {
 
 TEST_F(WorkflowTest, DeployerAndTriggererMayNotDecideOnTheirRelease) {
   const std::string esc = Escalate("rel-1");
-  const std::int64_t before = AuditSeq();
+  const std::int64_t before = AuditId();
   for (const std::string actor : {kDeployer, kTriggeredBy}) {
     for (const auto verdict : {approvals::Verdict::kApprove, approvals::Verdict::kReject}) {
       const auto out = Decide(esc, actor, verdict, "looks fine to me");
@@ -554,7 +556,7 @@ TEST_F(WorkflowTest, DeployerAndTriggererMayNotDecideOnTheirRelease) {
   EXPECT_EQ(Scalar<int>("SELECT count(*) FROM approvals WHERE escalation_id = $1", esc), 0);
   EXPECT_EQ(Count("actions", "rel-1"), 0);
   EXPECT_EQ(Status("rel-1"), "escalated");
-  EXPECT_EQ(AuditSeq(), before);
+  EXPECT_EQ(AuditId(), before);
 }
 
 TEST_F(WorkflowTest, ApprovedRollbackQueuesTheProposedVersions) {
@@ -797,14 +799,14 @@ TEST_F(WorkflowTest, CompletionAfterTheLeaseWasTakenOverWritesNothing) {
   const auto current = Claim("worker-2");
   ASSERT_TRUE(current);
   EXPECT_EQ(current->request.attempt, 2);
-  const std::int64_t before = AuditSeq();
+  const std::int64_t before = AuditId();
 
   for (const auto outcome : {actions::Outcome::kSucceeded, actions::Outcome::kFailed}) {
     EXPECT_TRUE(Complete("worker-1", *stale, outcome).stale);
     // The right worker with another attempt's number is fenced out too.
     EXPECT_TRUE(Complete("worker-2", *stale, outcome).stale);
   }
-  EXPECT_EQ(AuditSeq(), before);
+  EXPECT_EQ(AuditId(), before);
   EXPECT_EQ(Scalar<std::string>("SELECT state || ':' || attempts || ':' || lease_owner FROM actions WHERE id = $1",
                                 current->request.action_id),
             "running:2:worker-2");

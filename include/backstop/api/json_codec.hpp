@@ -22,6 +22,10 @@ inline constexpr int kMaxPageLimit = 1000;
 // Parses a request body that must be a JSON object; an empty body is `{}`
 // when `allow_empty`. Errors are 400 invalid_json with the parser's reason.
 Result<boost::json::object> ParseJsonObject(const std::string& body, bool allow_empty = false);
+// The same check, parsing straight from `body` into `storage` (e.g. a
+// monotonic resource for a large batch: a few allocations, not one per
+// object and string). The value returned holds `storage`.
+Result<boost::json::value> ParseJsonObjectInto(std::string_view body, boost::json::storage_ptr storage);
 
 // Rejects keys not in `allowed` (400 naming the first unknown field).
 Status RejectUnknownFields(const boost::json::object& obj, std::initializer_list<const char*> allowed);

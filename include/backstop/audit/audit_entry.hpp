@@ -11,8 +11,11 @@ namespace backstop::audit {
 
 // One row of the append-only audit log. `payload` is JSON text, stored and
 // hashed byte for byte (the column is `json`, not `jsonb`, so PostgreSQL
-// keeps the exact text).
+// keeps the exact text). An entry is written unsealed (seq 0, no hashes)
+// and sealed into the chain later; `id` is its identity from insertion on
+// and is not hashed.
 struct AuditEntry {
+  std::int64_t id = 0;
   std::int64_t seq = 0;
   TimePoint at{};
   std::string actor;
@@ -23,7 +26,15 @@ struct AuditEntry {
   std::string hash;
 };
 
-// What a caller appends; seq, at and the hashes are assigned by the chain.
+// The newest sealed entry: what the next sealed entry chains to, and what is
+// exported so a cut-off tail can be caught (DESIGN "Audit log").
+struct AuditHead {
+  std::int64_t seq = 0;
+  std::string hash;
+};
+
+// What a caller appends; at is the database's clock at insertion; seq and
+// the hashes are assigned by the sealer.
 struct AuditEvent {
   std::string actor;
   AuditKind kind = AuditKind::kModeChanged;

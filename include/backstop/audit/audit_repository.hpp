@@ -27,18 +27,37 @@ struct VerifyResult {
   std::optional<std::int64_t> first_bad_seq;
 };
 
-struct AuditHead {
-  std::int64_t seq = 0;
-  std::string hash;
+// How a sealing transaction takes the sealer's lock (the audit_head row).
+enum class SealerLock {
+  kTry,   // skip the pass if another sealer holds it (the background sealers)
+  kWait,  // wait for it (readers that must see every committed entry sealed)
 };
 
-// Reads and appends the audit log. Appends take the caller's transaction, so
-// an event and its audit row commit (or roll back) together.
+struct SealPass {
+  bool locked = false;      // false: another sealer held the lock (kTry)
+  std::int64_t sealed = 0;  // entries sealed by this pass
+  AuditHead head;           // the head after the pass (when locked)
+};
+
+// Reads, appends and seals the audit log.
+//
+// Appends take the caller's transaction, so an event and its audit entry
+// commit (or roll back) together. An appended entry is unsealed: it holds no
+// seq and no hashes, and appending touches no shared row, so audited
+// transactions never wait for each other. SealPending, in a short
+// transaction of its own, chains the committed unsealed entries after the
+// head. Lists, verification and the head show sealed entries only.
 class AuditRepository {
  public:
-  // Appends in `tx`, holding the chain-head row lock until `tx` ends; that
-  // lock is what serializes concurrent appenders (no forks, no seq gaps).
-  static AuditEntry Append(pqxx::work& tx, const AuditEvent& event);
+  // Inserts the entry unsealed in `tx`; returns its id.
+  static std::int64_t Append(pqxx::work& tx, const AuditEvent& event);
+
+  // Seals up to `max_entries` committed unsealed entries in id order, holding
+  // the audit_head row lock until `tx` ends (one sealer at a time, whatever
+  // the process; a sealer that dies mid-pass rolls back and the next one
+  // seals the same entries). `tx` must be read committed and do nothing
+  // else: after the lock, each statement sees what earlier sealers committed.
+  static SealPass SealPending(pqxx::work& tx, SealerLock lock, int max_entries);
 
   static AuditPage List(pqxx::transaction_base& tx, const AuditQuery& query);
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "backstop/audit/audit_entry.hpp"
 
@@ -18,6 +19,12 @@ std::string CanonicalContent(const AuditEntry& e);
 
 // hash = SHA-256(prev_hash || canonical content), lower-case hex.
 std::string ComputeHash(const AuditEntry& e);
+
+// Seals `pending` (in the order given) after `head`: assigns seq head.seq+1,
+// +2, ..., chains prev_hash and computes each hash. Returns the new head.
+// The order given is the chain's order: the sealer passes committed entries
+// in id order, so a batch reads as the order the entries were written in.
+AuditHead SealAfter(const AuditHead& head, std::vector<AuditEntry>& pending);
 
 // Incremental verifier: feed entries in seq order. Stops at the first bad
 // entry. A gap in seq (a deleted row) is reported at the first missing seq.

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -61,6 +62,12 @@ class Evaluator {
   // The latest evaluation of a release by this process, if any.
   std::optional<decision::Evaluation> LatestEvaluation(const std::string& release_id) const;
 
+  // Called (on the evaluator's thread) right after this process committed
+  // an auto-rollback, so its own outbox worker claims the action at once
+  // instead of learning of it through NOTIFY. The claim is still the fenced
+  // one; NOTIFY still tells the other processes. Set before Start.
+  void SetOnActionQueued(std::function<void()> on_action_queued) { on_action_queued_ = std::move(on_action_queued); }
+
   // Runs one tick now, synchronously.
   void TickNow();
 
@@ -80,6 +87,7 @@ class Evaluator {
 
  private:
   void EvaluateDirty();
+  void EvaluateDirtyLocked();  // the caller holds work_mutex_
   void Tick();  // the body of a tick; the caller holds work_mutex_
   void Reload();
   void EvaluateOne(const std::string& release_id, SteadyTime trigger);
@@ -98,6 +106,7 @@ class Evaluator {
   RollbackVerifier verifier_;
   std::atomic<Mode> mode_{Mode::kNormal};  // refreshed each tick; the commit reads the database's
   std::mutex work_mutex_;                  // one evaluation or tick at a time
+  std::function<void()> on_action_queued_;
   EvaluationScheduler scheduler_;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -25,14 +26,22 @@ class EvaluatorLease {
   // waiting for its lease to expire would refuse telemetry meanwhile.
   // Returns whether it did. A lease of another instance is left alone.
   bool TakeBackFromPreviousLife();
-  // Takes or renews the lease; returns whether this process holds it. An
-  // unreachable database counts as not held: we cannot know, so we stop
-  // acting (decision commits check the lease anyway).
+  // Takes or renews the lease; returns whether this process holds it.
+  //
+  // When the database cannot be reached, a lease this process held stays
+  // held until its last known expiry (counted from before the renewal that
+  // set it, so it never outlasts the database's own): no other process can
+  // take it over before then, and a short outage then does not turn the
+  // active evaluator into a standby answering telemetry with 503. Nothing
+  // is decided meanwhile: every decision commit checks the lease in the
+  // database. Past that expiry an unreachable database counts as not held.
   bool Renew();
   // Lets it expire now, so a standby takes over at its next tick.
   void Release();
 
-  bool held() const { return held_.load(); }
+  bool held() const {
+    return held_.load() && std::chrono::steady_clock::now().time_since_epoch().count() < held_until_.load();
+  }
   workflow::LeaseFence fence() const { return {owner_, epoch_.load()}; }
 
  private:
@@ -41,6 +50,7 @@ class EvaluatorLease {
   const std::string owner_;  // instance_id_ plus a per-start suffix
   const Millis duration_;
   std::atomic<bool> held_{false};
+  std::atomic<std::chrono::steady_clock::rep> held_until_{0};  // steady clock
   std::atomic<std::int64_t> epoch_{0};
 };
 

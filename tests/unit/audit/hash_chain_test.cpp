@@ -116,5 +116,45 @@ TEST(HashChainTest, RewrittenHistoryIsCaughtAtTheHeadSeq) {
   EXPECT_TRUE(ok.ok());
 }
 
+TEST(HashChainTest, SealingBatchesChainsThemLikeOneSealOfAll) {
+  const auto reference = MakeChain(7);
+  std::vector<AuditEntry> unsealed;
+  for (auto e : reference) {
+    e.seq = 0;
+    e.prev_hash.clear();
+    e.hash.clear();
+    unsealed.push_back(e);
+  }
+  std::vector<AuditEntry> first(unsealed.begin(), unsealed.begin() + 3);
+  std::vector<AuditEntry> second(unsealed.begin() + 3, unsealed.end());
+  const AuditHead mid = SealAfter(AuditHead{0, kGenesisHash}, first);
+  EXPECT_EQ(mid.seq, 3);
+  const AuditHead end = SealAfter(mid, second);
+  EXPECT_EQ(end.seq, 7);
+  EXPECT_EQ(end.hash, reference[6].hash);
+  first.insert(first.end(), second.begin(), second.end());
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(first[i].seq, reference[i].seq);
+    EXPECT_EQ(first[i].prev_hash, reference[i].prev_hash);
+    EXPECT_EQ(first[i].hash, reference[i].hash);
+  }
+  EXPECT_TRUE(VerifyAll(first).ok());
+}
+
+TEST(HashChainTest, SealingNothingKeepsTheHead) {
+  std::vector<AuditEntry> none;
+  const AuditHead head{41, std::string(64, 'c')};
+  const AuditHead after = SealAfter(head, none);
+  EXPECT_EQ(after.seq, 41);
+  EXPECT_EQ(after.hash, head.hash);
+}
+
+TEST(HashChainTest, TheEntryIdIsNotPartOfTheHash) {
+  auto chain = MakeChain(1);
+  AuditEntry other = chain[0];
+  other.id = 12345;
+  EXPECT_EQ(ComputeHash(other), chain[0].hash);
+}
+
 }  // namespace
 }  // namespace backstop::audit

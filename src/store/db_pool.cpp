@@ -128,6 +128,7 @@ DbPoolStats DbPool::Stats() const {
 void DbPool::WorkerLoop(int index) {
   std::unique_ptr<pqxx::connection> conn;
   auto next_connect_attempt = std::chrono::steady_clock::time_point{};
+  std::uint64_t connects_at_failure = 0;  // connects_ when this thread last failed to connect
   for (;;) {
     Job job;
     {
@@ -148,17 +149,21 @@ void DbPool::WorkerLoop(int index) {
       --connected_;
     }
     if (!conn) {
-      if (now < next_connect_attempt) {
+      // Backing off, unless another thread has connected since this one failed.
+      if (now < next_connect_attempt && connects_.load() == connects_at_failure) {
         ++rejected_;
         FailSafely(job, Error::Unavailable("database unavailable"));
         continue;
       }
+      const std::uint64_t connects_before = connects_.load();
       try {
         conn = Connect(database_url_, options_);
         ++connected_;
+        ++connects_;
         spdlog::info("database pool connection {} open", index);
       } catch (const std::exception& e) {
         next_connect_attempt = std::chrono::steady_clock::now() + kReconnectBackoff;
+        connects_at_failure = connects_before;  // a peer connecting meanwhile ends this back-off
         spdlog::warn("database pool connection {} failed: {}", index, e.what());
         ++rejected_;
         FailSafely(job, Error::Unavailable("database unavailable"));

@@ -35,6 +35,10 @@ struct DbPoolStats {
 // `unavailable` instead of running late. A broken connection is dropped and
 // re-opened on the next job (at most one connect attempt per back-off
 // period per thread), so the pool heals by itself when PostgreSQL returns.
+// Once any thread has connected again, the others try at once instead of
+// waiting out their back-off: PostgreSQL is back, and failing a request
+// because its thread is still backing off would stretch the outage.
+
 //
 // libpqxx and other exceptions are caught here and turned into Error values:
 // broken_connection → unavailable; serialization_failure/deadlock_detected →
@@ -87,6 +91,7 @@ class DbPool {
   std::deque<Job> queue_;
   bool stopping_ = false;
   std::atomic<int> connected_{0};
+  std::atomic<std::uint64_t> connects_{0};  // successful connects so far, by any thread
   std::atomic<int> busy_{0};
   std::atomic<std::uint64_t> rejected_{0};
   std::vector<std::thread> threads_;

@@ -11,7 +11,7 @@ BACKSTOP_PACKAGES=(
   build-essential cmake pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev
   libpqxx-dev prometheus-cpp-dev libspdlog-dev libyaml-cpp-dev
-  libgtest-dev libssl-dev
+  libgtest-dev libssl-dev openssl
   postgresql-15 postgresql-client-15
   curl python3
   prometheus

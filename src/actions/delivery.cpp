@@ -59,6 +59,13 @@ Millis BackoffDelay(int attempt, double random01) {
   return Millis(static_cast<std::int64_t>(std::floor(r * static_cast<double>(ceiling))));
 }
 
+Millis RetryDelay(int attempt, double random01, std::optional<Millis> at_least) {
+  constexpr Millis kLongestAsked = std::chrono::hours(1);
+  const Millis backoff = BackoffDelay(attempt, random01);
+  if (!at_least) return backoff;
+  return std::max(backoff, std::clamp(*at_least, Millis(0), kLongestAsked));
+}
+
 std::vector<std::string> ExpandArgv(const std::vector<std::string>& argv_template, const ActionRequest& a) {
   const std::pair<const char*, std::string> values[] = {
       {"{service}", a.service},           {"{environment}", a.environment},
@@ -126,28 +133,76 @@ std::string SanitizeOutput(const std::string& raw, std::size_t max_bytes) {
 }
 
 std::optional<HttpUrl> ParseHttpUrl(const std::string& url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.rfind(kScheme, 0) != 0) return std::nullopt;
-  const std::string rest = url.substr(kScheme.size());
-  const auto slash = rest.find('/');
-  const std::string authority = rest.substr(0, slash);
   HttpUrl out;
-  out.target = slash == std::string::npos ? "/" : rest.substr(slash);
-  const auto colon = authority.rfind(':');
-  if (colon != std::string::npos) {
-    const std::string port = authority.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+  std::string rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    out.https = true;
+    out.port = 443;
+    rest = url.substr(8);
+  } else {
+    return std::nullopt;
+  }
+  for (const char c : url) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return std::nullopt;
+  }
+  const auto end = rest.find_first_of("/?#");
+  const std::string authority = rest.substr(0, end);
+  if (end != std::string::npos) {
+    out.target = rest.substr(end);
+    if (out.target.front() != '/') out.target.insert(0, "/");
+    if (const auto hash = out.target.find('#'); hash != std::string::npos) out.target.resize(hash);
+  }
+  if (authority.find('@') != std::string::npos) return std::nullopt;  // no user info (it would be logged)
+  std::string port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string::npos) return std::nullopt;
+    out.host = authority.substr(1, close - 1);
+    const std::string after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return std::nullopt;
+      port_text = after.substr(1);
+      if (port_text.empty()) return std::nullopt;
+    }
+  } else {
+    const auto colon = authority.rfind(':');
+    if (colon != std::string::npos) {
+      port_text = authority.substr(colon + 1);
+      if (port_text.empty()) return std::nullopt;
+      out.host = authority.substr(0, colon);
+    } else {
+      out.host = authority;
+    }
+    if (out.host.find(':') != std::string::npos) return std::nullopt;
+  }
+  if (!port_text.empty()) {
+    if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos) {
       return std::nullopt;
     }
-    const int p = std::stoi(port);
+    const int p = std::stoi(port_text);
     if (p < 1 || p > 65535) return std::nullopt;
     out.port = static_cast<std::uint16_t>(p);
-    out.host = authority.substr(0, colon);
-  } else {
-    out.host = authority;
   }
   if (out.host.empty()) return std::nullopt;
   return out;
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  if (host.size() > 4 && host.ends_with(".localhost")) return true;
+  if (host.rfind("127.", 0) != 0) return false;
+  // 127.a.b.c with decimal octets only.
+  int dots = 0;
+  for (const char c : host) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return dots == 3;
 }
 
 }  // namespace backstop::actions

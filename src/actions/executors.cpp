@@ -29,8 +29,8 @@ std::string Truncate(const std::string& s) { return SanitizeOutput(s, kMaxOutput
 // POSTs the signed rollback request (DESIGN "Rollback webhook").
 class WebhookExecutor final : public Executor {
  public:
-  WebhookExecutor(HttpUrl url, std::string secret, Millis timeout)
-      : url_(std::move(url)), secret_(std::move(secret)), timeout_(timeout) {}
+  WebhookExecutor(HttpUrl url, std::shared_ptr<const http::TlsClientContext> tls, std::string secret, Millis timeout)
+      : url_(std::move(url)), tls_(std::move(tls)), secret_(std::move(secret)), timeout_(timeout) {}
   std::string name() const override { return "webhook"; }
 
   ExecutionResult Execute(const ActionRequest& a) override {
@@ -48,7 +48,7 @@ class WebhookExecutor final : public Executor {
                    {"X-Backstop-Signature", SignatureHeader(secret_, now, body)}};
     // One connection per attempt: attempts are rare and a fresh connection
     // never inherits a half-read response from a timed-out one.
-    http::HttpClient client(url_.host, url_.port);
+    http::HttpClient client(http::ClientEndpoint{url_.https, url_.host, url_.port, tls_});
     auto r = client.Send(req, timeout_);
     ExecutionResult out;
     if (!r) {
@@ -65,6 +65,7 @@ class WebhookExecutor final : public Executor {
 
  private:
   HttpUrl url_;
+  std::shared_ptr<const http::TlsClientContext> tls_;  // https only
   std::string secret_;
   Millis timeout_;
 };
@@ -185,7 +186,7 @@ class LogExecutor final : public Executor {
   ExecutionResult Execute(const ActionRequest& a) override {
     spdlog::info("log executor: would roll back {} in {} from {} to {} (action {}, release {})", a.service,
                  a.environment, a.from_version, a.to_version.value_or("?"), a.action_id, a.release_id);
-    return ExecutionResult{Outcome::kSucceeded, std::nullopt, std::nullopt, "logged", ""};
+    return ExecutionResult{Outcome::kSucceeded, std::nullopt, std::nullopt, "logged", "", std::nullopt};
   }
 };
 
@@ -198,7 +199,7 @@ class GateExecutor final : public Executor {
   std::string name() const override { return "gate"; }
   ExecutionResult Execute(const ActionRequest&) override {
     return ExecutionResult{Outcome::kFailed, std::nullopt, std::nullopt, "",
-                           "the service's executor is now a gate: this action cannot be handed out"};
+                           "the service's executor is now a gate: this action cannot be handed out", std::nullopt};
   }
 };
 
@@ -215,12 +216,20 @@ Result<std::shared_ptr<Executor>> MakeExecutor(const config::ExecutorConfig& c, 
   }
   if (c.type == config::ExecutorType::kWebhook) {
     auto url = ParseHttpUrl(c.url);
-    if (!url) return Error::InvalidInput(where + ".url: only plain http:// URLs are supported: " + c.url);
+    if (!url) return Error::InvalidInput(where + ".url: must be an http:// or https:// URL");
     const auto secret = env(c.secret_env);
     if (!secret || secret->empty()) {
       return Error::InvalidInput(where + ".secret_env: environment variable " + c.secret_env + " is not set");
     }
-    return std::shared_ptr<Executor>(std::make_shared<WebhookExecutor>(*url, *secret, c.timeout));
+    std::shared_ptr<const http::TlsClientContext> tls;
+    if (url->https) {
+      auto created = http::TlsClientContext::Create(c.ca_file);
+      if (!created) return Error::InvalidInput(where + ".ca_file: " + created.error().message);
+      tls = *created;
+    } else if (!IsLoopbackHost(url->host)) {
+      spdlog::warn("{}.url is plain http:// to {}: rollback requests travel unencrypted", where, url->host);
+    }
+    return std::shared_ptr<Executor>(std::make_shared<WebhookExecutor>(*url, tls, *secret, c.timeout));
   }
   return Error::InvalidInput(where + ".type: unknown executor type " + std::string(config::ToString(c.type)));
 }

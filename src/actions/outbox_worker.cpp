@@ -4,23 +4,18 @@
 
 #include <spdlog/spdlog.h>
 
-#include "backstop/config/glob.hpp"
-#include "backstop/metrics/metrics.hpp"
-
 namespace backstop::actions {
 
 namespace {
 
-constexpr int kWorkers = 2;
 constexpr auto kPollInterval = std::chrono::milliseconds(250);  // retries and expired leases
 constexpr long kListenWaitMicros = 200000;  // how soon the listener notices a stop
-constexpr Millis kLeaseSlack{10000};  // DESIGN: lease = executor timeout + 10 s
-constexpr const char* kChannel = "backstop_actions";
 
-// Receives NOTIFY on the actions channel.
+// Receives NOTIFY on the outbox's channel.
 class Receiver final : public pqxx::notification_receiver {
  public:
-  Receiver(pqxx::connection_base& conn, OutboxWorker& worker) : notification_receiver(conn, kChannel), worker_(worker) {}
+  Receiver(pqxx::connection_base& conn, const std::string& channel, OutboxWorker& worker)
+      : notification_receiver(conn, channel), worker_(worker) {}
   void operator()(const std::string&, int) override { worker_.Wake(); }
 
  private:
@@ -29,42 +24,25 @@ class Receiver final : public pqxx::notification_receiver {
 
 }  // namespace
 
-OutboxWorker::OutboxWorker(store::DbPool& pool, policy::PolicyRegistry& registry, metrics::Metrics& metrics,
-                           const config::Config& config, std::vector<std::shared_ptr<Executor>> executors)
-    : pool_(pool), registry_(registry), metrics_(metrics), config_(config), executors_(std::move(executors)) {}
+OutboxWorker::OutboxWorker(store::DbPool& pool, const config::Config& config, std::unique_ptr<OutboxSource> source,
+                           int threads)
+    : pool_(pool), config_(config), source_(std::move(source)), thread_count_(threads) {}
 
 OutboxWorker::~OutboxWorker() { Stop(); }
 
-Millis OutboxWorker::Lease() const {
-  Millis longest{0};
-  // A gate's timeout is how long its actions wait to be handed out, not an
-  // attempt's length: it must not stretch the leases of the executors run here.
-  for (const auto& e : config_.executors) {
-    if (e.type != config::ExecutorType::kGate) longest = std::max(longest, e.timeout);
-  }
-  return longest + kLeaseSlack;
-}
-
-std::pair<const config::ExecutorConfig*, std::shared_ptr<Executor>> OutboxWorker::ExecutorFor(
-    const std::string& service) const {
-  for (std::size_t i = 0; i < config_.executors.size(); ++i) {
-    if (config::GlobMatch(config_.executors[i].match, service)) return {&config_.executors[i], executors_[i]};
-  }
-  return {nullptr, nullptr};
-}
-
 void OutboxWorker::Start() {
-  auto reclaimed = pool_.Run<std::int64_t>([this](pqxx::connection& conn) -> Result<std::int64_t> {
+  const store::OutboxKind kind = source_->kind();
+  auto reclaimed = pool_.Run<std::int64_t>([this, kind](pqxx::connection& conn) -> Result<std::int64_t> {
     pqxx::work tx(conn);
-    const std::int64_t n = store::ActionRepository::ReclaimLeasesOf(tx, config_.instance_id);
+    const std::int64_t n = store::Outbox::ReclaimLeasesOf(tx, kind, config_.instance_id);
     tx.commit();
     return n;
   });
   if (reclaimed.ok() && *reclaimed > 0) {
-    spdlog::warn("executor: reclaimed {} action lease(s) held by this instance ({}) before a restart",
-                 *reclaimed, config_.instance_id);
+    spdlog::warn("{}: reclaimed {} lease(s) held by this instance ({}) before a restart", source_->noun(), *reclaimed,
+                 config_.instance_id);
   }
-  for (int i = 0; i < kWorkers; ++i) threads_.emplace_back([this](std::stop_token stop) { WorkerLoop(stop); });
+  for (int i = 0; i < thread_count_; ++i) threads_.emplace_back([this](std::stop_token stop) { WorkerLoop(stop); });
   threads_.emplace_back([this](std::stop_token stop) { ListenLoop(stop); });
 }
 
@@ -84,14 +62,15 @@ void OutboxWorker::Wake() {
 }
 
 void OutboxWorker::ListenLoop(std::stop_token stop) {
+  const std::string channel(store::Outbox::Channel(source_->kind()));
   while (!stop.stop_requested()) {
     try {
       auto conn = store::DbPool::Connect(config_.database_url, config_.database);
-      Receiver receiver(*conn, *this);
+      Receiver receiver(*conn, channel, *this);
       Wake();  // anything queued while not listening
       while (!stop.stop_requested()) conn->await_notification(0, kListenWaitMicros);
     } catch (const std::exception& e) {
-      spdlog::warn("executor: notification listener: {}; retrying", e.what());
+      spdlog::warn("{}: notification listener: {}; retrying", source_->noun(), e.what());
       std::unique_lock lock(mutex_);
       cv_.wait_for(lock, stop, kPollInterval, [] { return false; });
     }
@@ -109,7 +88,7 @@ void OutboxWorker::WorkerLoop(std::stop_token stop) {
     try {
       worked = RunOnce();
     } catch (const std::exception& e) {
-      spdlog::error("executor: {}", e.what());
+      spdlog::error("{}: {}", source_->noun(), e.what());
     }
     if (!worked) {
       std::unique_lock lock(mutex_);
@@ -118,47 +97,47 @@ void OutboxWorker::WorkerLoop(std::stop_token stop) {
   }
 }
 
-std::optional<store::ClaimedAction> OutboxWorker::Claim() {
-  auto claimed = pool_.Run<std::optional<store::ClaimedAction>>(
-      [this](pqxx::connection& conn) -> Result<std::optional<store::ClaimedAction>> {
+std::shared_ptr<OutboxJob> OutboxWorker::Claim() {
+  const Millis lease = source_->Lease();
+  auto claimed = pool_.Run<std::shared_ptr<OutboxJob>>(
+      [this, lease](pqxx::connection& conn) -> Result<std::shared_ptr<OutboxJob>> {
         pqxx::work tx(conn);
-        auto c = workflow::ClaimNextAction(tx, config_.instance_id, Lease());
+        auto job = source_->Claim(tx, config_.instance_id, lease);
         tx.commit();
-        return c;
+        return job;
       });
   if (!claimed.ok()) {
-    spdlog::warn("executor: claim failed: {}", claimed.error().message);
-    return std::nullopt;
+    spdlog::warn("{}: claim failed: {}", source_->noun(), claimed.error().message);
+    return nullptr;
   }
   return *claimed;
 }
 
-ExecutionResult OutboxWorker::ExecuteLeased(const store::ClaimedAction& c, Executor& executor) {
-  // Renew the lease while the executor runs, so it always outlives the attempt.
+ExecutionResult OutboxWorker::RunLeased(OutboxJob& job) {
+  // Renew the lease while the attempt runs, so it always outlives it.
   std::mutex renew_mutex;
   std::condition_variable renew_cv;
   bool done = false;
+  const Millis lease = source_->Lease();
+  const store::OutboxKind kind = source_->kind();
   std::thread renewer([&] {
-    const auto every = std::max(Millis(500), Lease() / 3);
+    const auto every = std::max(Millis(500), lease / 3);
     std::unique_lock lock(renew_mutex);
     while (!renew_cv.wait_for(lock, every, [&] { return done; })) {
       lock.unlock();
       auto renewed = pool_.Run<bool>([&](pqxx::connection& conn) -> Result<bool> {
         pqxx::work tx(conn);
-        const bool held =
-            store::ActionRepository::RenewLease(tx, c.request.action_id, config_.instance_id, c.request.attempt, Lease());
+        const bool held = store::Outbox::RenewLease(tx, kind, job.claim(), config_.instance_id, lease);
         tx.commit();
         return held;
       });
-      if (renewed.ok() && !*renewed) {
-        spdlog::warn("executor: lease on action {} attempt {} was taken over", c.request.action_id, c.request.attempt);
-      }
+      if (renewed.ok() && !*renewed) spdlog::warn("{}: lease on {} was taken over", source_->noun(), job.Describe());
       lock.lock();
     }
   });
   ExecutionResult result;
   try {
-    result = executor.Execute(c.request);
+    result = job.Run();
   } catch (const std::exception& e) {
     result.outcome = Outcome::kRetry;
     result.error = e.what();
@@ -173,61 +152,37 @@ ExecutionResult OutboxWorker::ExecuteLeased(const store::ClaimedAction& c, Execu
 }
 
 bool OutboxWorker::RunOnce() {
-  auto claimed = Claim();
-  if (!claimed) return false;
-  const store::ClaimedAction& c = *claimed;
-  auto [cfg, executor] = ExecutorFor(c.request.service);
-  workflow::AttemptReport report;
+  auto job = Claim();
+  if (!job) return false;
   const auto started = std::chrono::steady_clock::now();
-  if (executor == nullptr) {
-    report.result.outcome = Outcome::kFailed;
-    report.result.error = "no executor matches service " + c.request.service;
-  } else if (c.request.attempt > cfg->max_attempts) {
-    // Taken over from expired leases more often than allowed (the holders
-    // died mid-attempt): stop and ask a human rather than loop forever.
-    report.result.outcome = Outcome::kFailed;
-    report.result.error = "attempt " + std::to_string(c.request.attempt) + " exceeds max_attempts (" +
-                          std::to_string(cfg->max_attempts) + ") after lost leases";
-  } else {
-    report.result = ExecuteLeased(c, *executor);
-  }
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  report.executor = executor ? executor->name() : "none";
-  report.max_attempts = cfg != nullptr ? cfg->max_attempts : 1;
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  report.jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-  metrics_.CountActionAttempt(report.executor, std::string(ToString(report.result.outcome)));
-  metrics_.ObserveActionDuration(report.seconds);
-  Complete(c, report);
+  const ExecutionResult result = RunLeased(*job);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  Complete(*job, result, seconds);
   return true;
 }
 
-void OutboxWorker::Complete(const store::ClaimedAction& c, const workflow::AttemptReport& report) {
-  auto recorded = pool_.Run<workflow::RecordedOutcome>([&](pqxx::connection& conn) -> Result<workflow::RecordedOutcome> {
+void OutboxWorker::Complete(OutboxJob& job, const ExecutionResult& result, double seconds) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+  auto recorded = pool_.Run<RecordedAttempt>([&](pqxx::connection& conn) -> Result<RecordedAttempt> {
     pqxx::work tx(conn);
-    const workflow::RecordedOutcome out = workflow::RecordActionOutcome(tx, registry_, config_.instance_id, c, report);
+    RecordedAttempt out = job.Record(tx, config_.instance_id, result, seconds, jitter);
     tx.commit();
     return out;
   });
   if (!recorded.ok()) {
-    spdlog::error("executor: recording action {} attempt {} failed: {} (the lease will expire and it is retried)",
-                  c.request.action_id, c.request.attempt, recorded.error().message);
+    spdlog::error("{}: recording {} failed: {} (the lease will expire and it is retried)", source_->noun(),
+                  job.Describe(), recorded.error().message);
     return;
   }
+  job.Count(*recorded, result, seconds);
   if (recorded->stale) {
-    metrics_.CountStaleCompletion();
-    spdlog::warn("executor: action {} attempt {} finished after its lease was taken over; result dropped",
-                 c.request.action_id, c.request.attempt);
+    spdlog::warn("{}: {} finished after its lease was taken over; result dropped", source_->noun(), job.Describe());
     return;
   }
-  const std::string state(domain::ToString(recorded->state));
-  if (recorded->state == domain::ActionState::kSucceeded || recorded->state == domain::ActionState::kFailed) {
-    metrics_.CountRollback(c.request.decided_by, state);
-  }
-  const std::string& error = report.result.error;
-  spdlog::info("executor: action {} attempt {}: {}{}", c.request.action_id, c.request.attempt, state,
-               error.empty() ? "" : " (" + error + ")");
-  if (recorded->state == domain::ActionState::kPending) Wake();
+  spdlog::info("{}: {}: {}{}", source_->noun(), job.Describe(), recorded->state,
+               result.error.empty() ? "" : " (" + result.error + ")");
+  if (recorded->again) Wake();
 }
 
 }  // namespace backstop::actions

@@ -33,7 +33,7 @@ void PostGate(ApiContext& ctx, const http::RequestContext& rc, http::Respond res
       ctx, kIntegration, std::move(respond),
       [&ctx, r = std::move(parsed).value(), actor](pqxx::connection& conn) -> Result<workflow::GateOutcome> {
         pqxx::work tx(conn);
-        auto gate = workflow::CallArgoRolloutsGate(tx, ctx.registry, r, actor);
+        auto gate = workflow::CallArgoRolloutsGate(tx, ctx.registry, ctx.config.notifiers, r, actor);
         if (!gate) return gate;
         tx.commit();
         return gate;

@@ -31,9 +31,9 @@ void PostDeployment(ApiContext& ctx, const http::RequestContext& rc, http::Respo
   };
   RunDb<Registered>(
       ctx, std::move(respond),
-      [r = std::move(parsed).value(), deployed_by](pqxx::connection& conn) -> Result<Registered> {
+      [&ctx, r = std::move(parsed).value(), deployed_by](pqxx::connection& conn) -> Result<Registered> {
         pqxx::work tx(conn);
-        auto out = workflow::RegisterRelease(tx, r, deployed_by);
+        auto out = workflow::RegisterRelease(tx, ctx.config.notifiers, r, deployed_by);
         if (!out) return out.error();
         // A release just created has no decisions to read back.
         ReleaseView view = out->created ? ReleaseView{out->release, {}} : LoadView(tx, out->release);

@@ -67,7 +67,7 @@ void Continue(ApiContext& ctx, integrations::FlaggerHook hook, const boost::json
       [&ctx, hook, r = std::move(release).value(), event = std::move(call->event),
        actor = who.name](pqxx::connection& conn) -> Result<workflow::HookOutcome> {
         pqxx::work tx(conn);
-        auto out = workflow::CallFlaggerHook(tx, ctx.registry, r, actor, hook, event);
+        auto out = workflow::CallFlaggerHook(tx, ctx.registry, ctx.config.notifiers, r, actor, hook, event);
         if (!out) return out;
         tx.commit();
         return out;

@@ -24,9 +24,9 @@ void RegisterIntake(ApiContext& ctx, const char* integration, store::NewRelease 
                     const std::string& deployed_by, http::Respond respond) {
   RunIntegration<Registered>(
       ctx, integration, std::move(respond),
-      [r = std::move(release), deployed_by](pqxx::connection& conn) -> Result<Registered> {
+      [&ctx, r = std::move(release), deployed_by](pqxx::connection& conn) -> Result<Registered> {
         pqxx::work tx(conn);
-        auto out = workflow::RegisterRelease(tx, r, deployed_by);
+        auto out = workflow::RegisterRelease(tx, ctx.config.notifiers, r, deployed_by);
         if (!out) return out.error();
         ReleaseView view = LoadView(tx, out->release);
         tx.commit();

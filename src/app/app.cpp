@@ -1,12 +1,15 @@
 #include "backstop/app/app.hpp"
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <stop_token>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "backstop/actions/action_outbox.hpp"
+#include "backstop/actions/delivery.hpp"
 #include "backstop/actions/outbox_worker.hpp"
 #include "backstop/api/api_context.hpp"
 #include "backstop/app/cached_authenticator.hpp"
@@ -16,10 +19,13 @@
 #include "backstop/evaluator/evaluator.hpp"
 #include "backstop/telemetry/window_store.hpp"
 #include "backstop/audit/audit_repository.hpp"
+#include "backstop/http/client.hpp"
 #include "backstop/audit/audit_sealer.hpp"
 #include "backstop/http/router.hpp"
 #include "backstop/http/server.hpp"
 #include "backstop/metrics/metrics.hpp"
+#include "backstop/notify/notification_outbox.hpp"
+#include "backstop/store/notification_repository.hpp"
 #include "backstop/pull/telemetry_puller.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/release_repository.hpp"
@@ -36,6 +42,11 @@ constexpr Millis kInitialRetention = std::chrono::hours(1);
 // How often the audit chain head is exported to metrics and the log.
 constexpr auto kAuditHeadInterval = std::chrono::seconds(5);
 
+// Threads per outbox. Actions and notifications have workers of their own,
+// so a notifier timing out never delays a rollback.
+constexpr int kActionWorkers = 2;
+constexpr int kNotificationWorkers = 2;
+
 http::ServerOptions ServerOptionsFrom(const config::Config& c) {
   http::ServerOptions o;
   o.host = c.listen_host;
@@ -47,6 +58,10 @@ http::ServerOptions ServerOptionsFrom(const config::Config& c) {
   o.idle_timeout = c.http.idle_timeout;
   o.request_timeout = c.http.request_timeout;
   o.shutdown_timeout = c.http.shutdown_timeout;
+  if (c.tls) {
+    o.tls_cert_file = c.tls->cert_file;
+    o.tls_key_file = c.tls->key_file;
+  }
   return o;
 }
 
@@ -90,6 +105,11 @@ struct App::Impl {
       return store::ActionRepository::CountPending(tx);
     });
     if (pending.ok()) metrics.SetActionsPending(*pending);
+    auto notifications = pool->Run<std::int64_t>([](pqxx::connection& conn) -> Result<std::int64_t> {
+      pqxx::read_transaction tx(conn);
+      return store::NotificationRepository::CountUnfinished(tx);
+    });
+    if (notifications.ok()) metrics.SetNotificationsPending(*notifications);
   }
 
   // Loads thresholds_dir at start-up. Refuses to start only when no file is valid.
@@ -178,7 +198,8 @@ struct App::Impl {
   audit::AuditSealer sealer;
   api::ApiContext api;
   std::unique_ptr<http::Server> server;
-  std::unique_ptr<actions::OutboxWorker> worker;
+  std::unique_ptr<actions::OutboxWorker> worker;               // rollback actions
+  std::unique_ptr<actions::OutboxWorker> notification_worker;  // notifications
   std::unique_ptr<pull::TelemetryPuller> puller;
 
   std::mutex mutex;
@@ -203,6 +224,7 @@ Status App::Start() {
   api::AddEscalationRoutes(im.router, im.api);
   api::AddActionRoutes(im.router, im.api);
   api::AddApprovalRoutes(im.router, im.api);
+  api::AddNotificationRoutes(im.router, im.api);
   api::AddArgoRolloutsRoutes(im.router, im.api);
   api::AddFlaggerRoutes(im.router, im.api);
   api::AddCdeventsRoutes(im.router, im.api);
@@ -222,8 +244,36 @@ Status App::Start() {
     if (!e) return e.error();
     executors.push_back(*e);
   }
-  im.worker = std::make_unique<actions::OutboxWorker>(*im.pool, im.registry, im.metrics, im.config,
-                                                      std::move(executors));
+  im.worker = std::make_unique<actions::OutboxWorker>(
+      *im.pool, im.config, actions::MakeActionOutbox(im.registry, im.metrics, im.config, std::move(executors)),
+      kActionWorkers);
+  // Telemetry sources over https: a CA file that cannot be loaded is a
+  // start-up error naming the key; plain http to another host is a warning.
+  for (std::size_t i = 0; i < im.config.telemetry_sources.size(); ++i) {
+    const auto& source = im.config.telemetry_sources[i];
+    const auto url = actions::ParseHttpUrl(source.url);
+    if (!url) continue;
+    if (url->https) {
+      auto tls = http::TlsClientContext::Create(source.ca_file);
+      if (!tls) {
+        return Error::InvalidInput("telemetry_sources[" + std::to_string(i) + "].ca_file: " + tls.error().message);
+      }
+    } else if (!actions::IsLoopbackHost(url->host)) {
+      spdlog::warn("telemetry_sources[{}].url is plain http:// to {}: queries and answers travel unencrypted", i,
+                   url->host);
+    }
+  }
+  // Likewise notifiers: a missing secret is a start-up error naming the entry.
+  std::map<std::string, std::shared_ptr<notify::Sender>> senders;
+  for (std::size_t i = 0; i < im.config.notifiers.size(); ++i) {
+    const auto& n = im.config.notifiers[i];
+    auto s = notify::MakeSender(n, static_cast<int>(i), im.config.ui_url, config::ProcessEnv());
+    if (!s) return s.error();
+    senders.emplace(n.name, *s);
+  }
+  im.notification_worker = std::make_unique<actions::OutboxWorker>(
+      *im.pool, im.config, notify::MakeNotificationOutbox(im.metrics, im.config, std::move(senders)),
+      kNotificationWorkers);
   // The short path from decision to webhook: this process's worker claims
   // the rollback its evaluator just committed without waiting for NOTIFY.
   im.evaluator.SetOnActionQueued([worker = im.worker.get()] { worker->Wake(); });
@@ -238,6 +288,7 @@ Status App::Start() {
   im.evaluator.Start();
   if (auto s = im.server->Start(); !s) return s;
   im.worker->Start();
+  im.notification_worker->Start();
   // Pulls feed the evaluator's windows and run only while it holds the lease.
   im.puller = std::make_unique<pull::TelemetryPuller>(
       im.config.telemetry_sources, im.windows, im.metrics,
@@ -246,8 +297,8 @@ Status App::Start() {
                       [&im] { return im.clock.Now(); }});
   im.puller->Start();
   im.background = std::jthread([&im](std::stop_token stop) { im.BackgroundLoop(stop); });
-  spdlog::info("backstop {} serving on http://{}:{} (instance {})", BACKSTOP_VERSION,
-               im.config.listen_host, im.server->port(), im.config.instance_id);
+  spdlog::info("backstop {} serving on {}://{}:{} (instance {})", BACKSTOP_VERSION,
+               im.config.tls ? "https" : "http", im.config.listen_host, im.server->port(), im.config.instance_id);
   return Ok();
 }
 
@@ -260,6 +311,7 @@ void App::Stop() {
   if (im.puller) im.puller->Stop();  // it feeds the evaluator: stopped first
   im.evaluator.Stop();
   if (im.worker) im.worker->Stop();
+  if (im.notification_worker) im.notification_worker->Stop();
   im.sealer.Stop();  // after the last audited write of this process
   if (im.background.joinable()) {
     im.background.request_stop();

@@ -21,9 +21,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "backstop/actions/delivery.hpp"
-#include "backstop/common/wire_table.hpp"
-
 #include "backstop/common/strict_yaml.hpp"
+#include "backstop/common/wire_table.hpp"
 
 namespace backstop::config {
 namespace {
@@ -122,8 +121,8 @@ bool IsHttpUrl(std::string_view url) {
 
 // The executor keys, all of which are known to the parser; which of them a
 // given type accepts is decided after the type is known.
-constexpr std::array<std::string_view, 7> kExecutorKeys = {
-    "match", "type", "url", "secret_env", "argv", "timeout", "max_attempts"};
+constexpr std::array<std::string_view, 8> kExecutorKeys = {
+    "match", "type", "url", "secret_env", "argv", "timeout", "max_attempts", "ca_file"};
 constexpr WireTable<ExecutorType, 4> kExecutorTypes{{
     {ExecutorType::kWebhook, "webhook"},
     {ExecutorType::kCommand, "command"},
@@ -134,8 +133,8 @@ constexpr WireTable<ExecutorType, 4> kExecutorTypes{{
 constexpr WireTable<TelemetrySourceType, 1> kTelemetrySourceTypes{{
     {TelemetrySourceType::kPrometheus, "prometheus"},
 }};
-constexpr std::array<std::string_view, 8> kTelemetrySourceKeys = {
-    "name", "type", "url", "interval", "timeout", "max_concurrency", "headers_env", "labels"};
+constexpr std::array<std::string_view, 9> kTelemetrySourceKeys = {
+    "name", "type", "url", "interval", "timeout", "max_concurrency", "headers_env", "labels", "ca_file"};
 constexpr std::array<std::string_view, 3> kSourceLabelKeys = {"service", "environment", "version"};
 // Each source runs its own scheduler and workers; the caps keep a typo from
 // starting hundreds of threads.
@@ -182,9 +181,51 @@ bool ExecutorTypeAllows(ExecutorType type, std::string_view key) {
   // means nothing for it. For the others it belongs to the outbox worker's
   // delivery loop and applies to every type, including log.
   if (key == "max_attempts") return type != ExecutorType::kGate;
-  if (type == ExecutorType::kWebhook) return key == "url" || key == "secret_env";
+  if (type == ExecutorType::kWebhook) return key == "url" || key == "secret_env" || key == "ca_file";
   if (type == ExecutorType::kCommand) return key == "argv";
   return false;
+}
+
+// The notifier keys, all known to the parser; which of them a type accepts
+// is decided once the type is known.
+constexpr std::array<std::string_view, 11> kNotifierKeys = {
+    "name", "type", "match", "events", "routing_key_env", "url_env", "url", "secret_env",
+    "ca_file", "timeout", "max_attempts"};
+constexpr WireTable<NotifierType, 3> kNotifierTypes{{
+    {NotifierType::kPagerDuty, "pagerduty"},
+    {NotifierType::kSlack, "slack"},
+    {NotifierType::kWebhook, "webhook"},
+}};
+constexpr std::array<std::string_view, 2> kTlsKeys = {"cert_file", "key_file"};
+// Each notifier is a row per event in the outbox; a typo must not fan out forever.
+constexpr std::int64_t kMaxNotifiers = 32;
+constexpr std::string_view kAllEvents = "*";
+
+bool NotifierTypeAllows(NotifierType type, std::string_view key) {
+  if (key == "name" || key == "type" || key == "match" || key == "events" || key == "ca_file" ||
+      key == "timeout" || key == "max_attempts") {
+    return true;
+  }
+  switch (type) {
+    case NotifierType::kPagerDuty: return key == "routing_key_env" || key == "url";
+    case NotifierType::kSlack: return key == "url_env";
+    case NotifierType::kWebhook: return key == "url" || key == "secret_env";
+  }
+  return false;
+}
+
+// PagerDuty incidents are escalations: one is triggered when a human is
+// asked and resolved when the escalation leaves `pending`. Action events
+// have no incident of their own.
+bool PagerDutySends(domain::NotificationEvent e) {
+  return e != domain::NotificationEvent::kActionSucceeded && e != domain::NotificationEvent::kActionFailed;
+}
+
+std::vector<domain::NotificationEvent> DefaultEvents(NotifierType type) {
+  using E = domain::NotificationEvent;
+  if (type == NotifierType::kPagerDuty) return {E::kEscalationOpened, E::kRollbackFailed, E::kRollbackIneffective};
+  const auto all = domain::AllNotificationEvents();
+  return {all.begin(), all.end()};
 }
 
 template <std::size_t N>
@@ -247,6 +288,9 @@ class ConfigReader {
                 {"http", [this](const auto& v, const auto& p) { ReadHttp(v, p); }},
                 {"database", [this](const auto& v, const auto& p) { ReadDatabase(v, p); }},
                 {"executors", [this](const auto& v, const auto& p) { ReadExecutors(v, p); }},
+                {"notifiers", [this](const auto& v, const auto& p) { ReadNotifiers(v, p); }},
+                {"ui_url", [this](const auto& v, const auto& p) { ReadUiUrl(v, p); }},
+                {"tls", [this](const auto& v, const auto& p) { ReadTls(v, p); }},
                 {"telemetry_sources",
                  [this](const auto& v, const auto& p) { ReadTelemetrySources(v, p); }},
                 {"integrations", [this](const auto& v, const auto& p) { ReadIntegrations(v, p); }},
@@ -451,6 +495,8 @@ class ConfigReader {
         ReadEnvVarName(value, key_path, executor.secret_env);
       } else if (key == "argv") {
         ReadArgv(value, key_path, executor.argv);
+      } else if (key == "ca_file") {
+        ReadString(value, key_path, executor.ca_file);
       }
     }
 
@@ -545,6 +591,7 @@ class ConfigReader {
       ReadHeadersEnv(*value, map->PathOf("headers_env"), source.headers_env);
     }
     if (const auto value = map->Get("labels")) ReadSourceLabels(*value, map->PathOf("labels"), source.labels);
+    if (const auto value = map->Get("ca_file")) ReadString(*value, map->PathOf("ca_file"), source.ca_file);
   }
 
   void ReadSourceUrl(const YAML::Node& node, const std::string& path, std::string& out) {
@@ -554,13 +601,8 @@ class ConfigReader {
       Fail(path, "must be an http:// or https:// URL without a query or fragment");
       return;
     }
-    // Like webhook URLs: outbound TLS is not built yet (INTEGRATIONS §5).
-    if (url.starts_with("https://")) {
-      Fail(path, "https:// is not supported yet (outbound TLS is coming); use http://");
-      return;
-    }
     if (!actions::ParseHttpUrl(url)) {
-      Fail(path, "must be http://host[:port][/path] with a port from 1 to 65535");
+      Fail(path, "must be http(s)://host[:port][/path] with a port from 1 to 65535");
       return;
     }
     while (url.ends_with('/')) url.pop_back();
@@ -684,18 +726,180 @@ class ConfigReader {
   void ReadWebhookUrl(const YAML::Node& node, const std::string& path, std::string& out) {
     std::string url;
     if (!ReadString(node, path, url)) return;
-    if (!IsHttpUrl(url)) {
+    if (!IsHttpUrl(url) || !actions::ParseHttpUrl(url)) {
       Fail(path, "must be an http:// or https:// URL");
       return;
     }
-    // The webhook executor speaks plain HTTP only (actions::ParseHttpUrl);
-    // refusing https here names the key when the config is loaded, instead
-    // of start-up failing later on a config that was accepted.
-    if (url.starts_with("https://")) {
-      Fail(path, "https:// is not supported yet (outbound TLS is coming); use http://");
+    out = url;
+  }
+
+  void ReadNotifiers(const YAML::Node& node, const std::string& path) {
+    if (node.IsNull()) return;  // every entry commented out: same as absent
+    if (!node.IsSequence()) {
+      Fail(path, "must be a sequence of notifier maps");
       return;
     }
-    out = url;
+    if (static_cast<std::int64_t>(node.size()) > kMaxNotifiers) {
+      Fail(path, "must list at most " + std::to_string(kMaxNotifiers) + " notifiers");
+      return;
+    }
+    Notifiers notifiers;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string item_path = ItemPath(path, i);
+      NotifierConfig notifier;
+      ReadNotifier(node[i], item_path, notifier);
+      if (!notifier.name.empty()) {
+        for (std::size_t j = 0; j < notifiers.size(); ++j) {
+          if (notifiers[j].name == notifier.name) {
+            Fail(KeyPath(item_path, "name"),
+                 "duplicate notifier " + Quote(notifier.name) + " (also " + ItemPath(path, j) + ")");
+            break;
+          }
+        }
+      }
+      notifiers.push_back(std::move(notifier));
+    }
+    config_.notifiers = std::move(notifiers);
+  }
+
+  void ReadNotifier(const YAML::Node& node, const std::string& path, NotifierConfig& notifier) {
+    if (!node.IsMap()) {
+      Fail(path, "must be a map");
+      return;
+    }
+    const std::optional<YamlMap> map = yaml_.OpenMap(node, path, kNotifierKeys);
+    if (!map) return;
+    if (const auto value = yaml_.Required(*map, "name")) {
+      if (auto name = yaml_.ReadIdentifier(*value, map->PathOf("name"))) notifier.name = std::move(*name);
+    }
+    std::optional<NotifierType> type;
+    if (const auto value = map->Get("type")) {
+      std::string text;
+      if (ReadString(*value, map->PathOf("type"), text)) {
+        type = ParseWire(kNotifierTypes, text);
+        if (!type) Fail(map->PathOf("type"), "must be one of " + JoinWireNames(kNotifierTypes));
+      }
+    } else {
+      Fail(map->PathOf("type"), "is required (" + JoinWireNames(kNotifierTypes) + ")");
+    }
+    for (const auto& [key, value] : map->entries()) {
+      const std::string key_path = map->PathOf(key);
+      if (type && !NotifierTypeAllows(*type, key)) {
+        std::string why = "is not valid for a " + std::string(WireName(kNotifierTypes, *type)) + " notifier";
+        if (*type == NotifierType::kSlack && key == "url") {
+          why += " (a Slack webhook URL is a secret: name its environment variable in url_env)";
+        }
+        Fail(key_path, std::move(why));
+        continue;
+      }
+      if (key == "match") {
+        ReadString(value, key_path, notifier.match);
+      } else if (key == "events") {
+        if (type) ReadEvents(value, key_path, *type, notifier.events);
+      } else if (key == "routing_key_env") {
+        ReadEnvVarName(value, key_path, notifier.routing_key_env);
+      } else if (key == "url_env") {
+        ReadEnvVarName(value, key_path, notifier.url_env);
+      } else if (key == "secret_env") {
+        ReadEnvVarName(value, key_path, notifier.secret_env);
+      } else if (key == "url") {
+        ReadWebhookUrl(value, key_path, notifier.url);
+      } else if (key == "ca_file") {
+        ReadString(value, key_path, notifier.ca_file);
+      } else if (key == "timeout") {
+        ReadDuration(value, key_path, notifier.timeout);
+      } else if (key == "max_attempts") {
+        ReadInteger(value, key_path, kMaxAttempts, notifier.max_attempts);
+      }
+    }
+    if (!type) return;
+    notifier.type = *type;
+    const auto require = [&](std::string_view key) {
+      if (!map->Find(key)) {
+        Fail(map->PathOf(key), "is required for a " + std::string(WireName(kNotifierTypes, *type)) + " notifier");
+      }
+    };
+    switch (*type) {
+      case NotifierType::kPagerDuty:
+        require("routing_key_env");
+        if (notifier.url.empty()) notifier.url = std::string(kPagerDutyEventsUrl);
+        break;
+      case NotifierType::kSlack: require("url_env"); break;
+      case NotifierType::kWebhook:
+        require("url");
+        require("secret_env");
+        break;
+    }
+    if (!map->Find("events")) notifier.events = DefaultEvents(*type);
+  }
+
+  // A sequence of event names, or "*" for every event the type sends.
+  void ReadEvents(const YAML::Node& node, const std::string& path, NotifierType type,
+                  std::vector<domain::NotificationEvent>& out) {
+    const auto items = yaml_.OpenSequence(node, path, "must be a non-empty sequence of event names or \"*\"");
+    if (!items) return;
+    std::vector<domain::NotificationEvent> events;
+    bool all = false;
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      const std::string item_path = ItemPath(path, i);
+      std::string text;
+      if (!ReadString((*items)[i], item_path, text)) continue;
+      if (text == kAllEvents) {
+        all = true;
+        continue;
+      }
+      const auto event = domain::ParseNotificationEvent(text);
+      if (!event) {
+        Fail(item_path, "must be \"*\" or one of " + domain::NotificationEventNames());
+        continue;
+      }
+      if (type == NotifierType::kPagerDuty && !PagerDutySends(*event)) {
+        Fail(item_path, "a pagerduty notifier pages about escalations; " + text +
+                            " has none (send it to a slack or webhook notifier)");
+        continue;
+      }
+      if (std::find(events.begin(), events.end(), *event) != events.end()) {
+        Fail(item_path, "duplicate event " + text);
+        continue;
+      }
+      events.push_back(*event);
+    }
+    if (all) {
+      events.clear();
+      for (const auto e : domain::AllNotificationEvents()) {
+        if (type != NotifierType::kPagerDuty || PagerDutySends(e)) events.push_back(e);
+      }
+    }
+    out = std::move(events);
+  }
+
+  void ReadUiUrl(const YAML::Node& node, const std::string& path) {
+    std::string url;
+    if (!ReadString(node, path, url, YamlReader::Empty::kAllowed)) return;
+    if (url.empty()) return;
+    if (!IsHttpUrl(url) || !actions::ParseHttpUrl(url) || url.find_first_of("?#") != std::string::npos) {
+      Fail(path, "must be an http:// or https:// URL without a query or fragment");
+      return;
+    }
+    while (url.ends_with('/')) url.pop_back();
+    config_.ui_url = url;
+  }
+
+  void ReadTls(const YAML::Node& node, const std::string& path) {
+    if (node.IsNull()) return;  // every line commented out: plain HTTP
+    const std::optional<YamlMap> map = yaml_.OpenMap(node, path, kTlsKeys);
+    if (!map) return;
+    TlsConfig tls;
+    bool complete = true;
+    for (const auto& [key, out] : {std::pair<std::string_view, std::string*>{"cert_file", &tls.cert_file},
+                                   {"key_file", &tls.key_file}}) {
+      if (const auto value = yaml_.Required(*map, key)) {
+        complete = ReadString(*value, map->PathOf(key), *out) && complete;
+      } else {
+        complete = false;
+      }
+    }
+    if (complete) config_.tls = std::move(tls);
   }
 
   void ReadArgv(const YAML::Node& node, const std::string& path, std::vector<std::string>& out) {
@@ -733,9 +937,9 @@ std::string HostName() {
   return std::string(buffer.data());
 }
 
-// Makes `dir` absolute against `base_dir` (itself made absolute against the
+// Makes a path (a folder or a file) absolute against `base_dir` (itself made absolute against the
 // working directory) and lexically normal, without a trailing separator.
-std::optional<std::string> ResolveDir(const std::string& dir, const std::string& base_dir) {
+std::optional<std::string> ResolvePath(const std::string& dir, const std::string& base_dir) {
   namespace fs = std::filesystem;
   fs::path path(dir);
   if (path.is_relative()) path = fs::path(base_dir) / path;
@@ -814,13 +1018,33 @@ Result<Config> ParseConfigOrThrow(const std::string& yaml_text, const std::strin
   }
 
   if (errors.empty()) {
-    for (auto [key, dir] : {std::pair<std::string_view, std::string*>{"migrations_dir",
-                                                                       &config.migrations_dir},
-                            {"thresholds_dir", &config.thresholds_dir}}) {
-      if (const std::optional<std::string> resolved = ResolveDir(*dir, base_dir)) {
-        *dir = *resolved;
+    std::vector<std::pair<std::string, std::string*>> paths{{"migrations_dir", &config.migrations_dir},
+                                                            {"thresholds_dir", &config.thresholds_dir}};
+    // Files (CA certificates, the server's certificate and key) likewise.
+    for (std::size_t i = 0; i < config.executors.size(); ++i) {
+      if (!config.executors[i].ca_file.empty()) {
+        paths.emplace_back(KeyPath(ItemPath("executors", i), "ca_file"), &config.executors[i].ca_file);
+      }
+    }
+    for (std::size_t i = 0; i < config.telemetry_sources.size(); ++i) {
+      if (!config.telemetry_sources[i].ca_file.empty()) {
+        paths.emplace_back(KeyPath(ItemPath("telemetry_sources", i), "ca_file"), &config.telemetry_sources[i].ca_file);
+      }
+    }
+    for (std::size_t i = 0; i < config.notifiers.size(); ++i) {
+      if (!config.notifiers[i].ca_file.empty()) {
+        paths.emplace_back(KeyPath(ItemPath("notifiers", i), "ca_file"), &config.notifiers[i].ca_file);
+      }
+    }
+    if (config.tls) {
+      paths.emplace_back("tls.cert_file", &config.tls->cert_file);
+      paths.emplace_back("tls.key_file", &config.tls->key_file);
+    }
+    for (auto& [key, path] : paths) {
+      if (const std::optional<std::string> resolved = ResolvePath(*path, base_dir)) {
+        *path = *resolved;
       } else {
-        errors.push_back(std::string(key) + ": cannot be made absolute");
+        errors.push_back(key + ": cannot be made absolute");
       }
     }
   }
@@ -896,6 +1120,8 @@ Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
   }
 }
 
+std::string_view ToString(NotifierType t) { return WireName(kNotifierTypes, t); }
+std::optional<NotifierType> ParseNotifierType(std::string_view text) { return ParseWire(kNotifierTypes, text); }
 std::string_view ToString(TelemetrySourceType t) { return WireName(kTelemetrySourceTypes, t); }
 std::optional<TelemetrySourceType> ParseTelemetrySourceType(std::string_view text) {
   return ParseWire(kTelemetrySourceTypes, text);

@@ -1,6 +1,7 @@
 #include "backstop/domain/states.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "backstop/common/wire_table.hpp"
 
@@ -38,6 +39,31 @@ constexpr WireTable<DecidedBy, 2> kDecidedBy{{
     {DecidedBy::kAuto, "auto"},
     {DecidedBy::kApproval, "approval"},
 }};
+
+constexpr WireTable<NotificationState, 4> kNotificationStates{{
+    {NotificationState::kPending, "pending"},
+    {NotificationState::kRunning, "running"},
+    {NotificationState::kSucceeded, "succeeded"},
+    {NotificationState::kFailed, "failed"},
+}};
+
+using E = NotificationEvent;
+constexpr WireTable<NotificationEvent, 9> kNotificationEvents{{
+    {E::kEscalationOpened, "escalation.opened"},
+    {E::kEscalationApproved, "escalation.approved"},
+    {E::kEscalationRejected, "escalation.rejected"},
+    {E::kEscalationExpired, "escalation.expired"},
+    {E::kEscalationSuperseded, "escalation.superseded"},
+    {E::kActionSucceeded, "action.succeeded"},
+    {E::kActionFailed, "action.failed"},
+    {E::kRollbackFailed, "rollback.failed"},
+    {E::kRollbackIneffective, "rollback.ineffective"},
+}};
+constexpr std::array<NotificationEvent, 9> kAllEvents = [] {
+  std::array<NotificationEvent, 9> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = kNotificationEvents[i].first;
+  return out;
+}();
 
 struct Move {
   ReleaseStatus from;
@@ -80,6 +106,22 @@ std::optional<EscalationState> ParseEscalationState(std::string_view text) {
 
 std::string_view ToString(ActionState s) { return WireName(kActionStates, s); }
 std::optional<ActionState> ParseActionState(std::string_view text) { return ParseWire(kActionStates, text); }
+
+std::string_view ToString(NotificationState s) { return WireName(kNotificationStates, s); }
+std::optional<NotificationState> ParseNotificationState(std::string_view text) {
+  return ParseWire(kNotificationStates, text);
+}
+
+std::string_view ToString(NotificationEvent e) { return WireName(kNotificationEvents, e); }
+std::optional<NotificationEvent> ParseNotificationEvent(std::string_view text) {
+  return ParseWire(kNotificationEvents, text);
+}
+std::span<const NotificationEvent> AllNotificationEvents() { return kAllEvents; }
+std::string NotificationEventNames() { return JoinWireNames(kNotificationEvents); }
+bool EndsEscalation(NotificationEvent e) {
+  return e == E::kEscalationApproved || e == E::kEscalationRejected || e == E::kEscalationExpired ||
+         e == E::kEscalationSuperseded;
+}
 
 std::string_view ToString(DecidedBy d) { return WireName(kDecidedBy, d); }
 std::optional<DecidedBy> ParseDecidedBy(std::string_view text) { return ParseWire(kDecidedBy, text); }

@@ -39,7 +39,7 @@ Evaluator::Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, tele
       config_(config),
       clock_(clock),
       lease_(pool, config.instance_id, LeaseDuration(config)),
-      verifier_(pool, registry, windows, metrics, lease_, clock),
+      verifier_(pool, registry, windows, metrics, lease_, clock, config_.notifiers),
       scheduler_(config.evaluation_tick, [this] { EvaluateDirty(); }, [this] { TickNow(); }) {}
 
 Evaluator::~Evaluator() { Stop(); }
@@ -140,7 +140,7 @@ void Evaluator::Reload() {
   auto loaded = pool_.Run<Loaded>([this](pqxx::connection& conn) -> Result<Loaded> {
     {
       pqxx::work tx(conn);
-      workflow::ExpireDueEscalations(tx);
+      workflow::ExpireDueEscalations(tx, config_.notifiers);
       tx.commit();
     }
     // Gate actions nobody picked up in time fail here (each in its own
@@ -214,7 +214,7 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   auto committed = pool_.Run<workflow::CommittedDecision>(
       [&](pqxx::connection& conn) -> Result<workflow::CommittedDecision> {
         pqxx::work tx(conn);
-        const workflow::CommittedDecision c = workflow::CommitDecision(tx, fence, input);
+        const workflow::CommittedDecision c = workflow::CommitDecision(tx, fence, config_.notifiers, input);
         tx.commit();
         return c;
       });

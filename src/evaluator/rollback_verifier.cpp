@@ -13,8 +13,14 @@ namespace backstop::evaluator {
 
 RollbackVerifier::RollbackVerifier(store::DbPool& pool, policy::PolicyRegistry& registry,
                                    telemetry::WindowStore& windows, metrics::Metrics& metrics,
-                                   const EvaluatorLease& lease, const DbClock& clock)
-    : pool_(pool), registry_(registry), windows_(windows), metrics_(metrics), lease_(lease), clock_(clock) {}
+                                   const EvaluatorLease& lease, const DbClock& clock, const config::Notifiers& notifiers)
+    : pool_(pool),
+      registry_(registry),
+      windows_(windows),
+      metrics_(metrics),
+      lease_(lease),
+      clock_(clock),
+      notifiers_(notifiers) {}
 
 void RollbackVerifier::RunOnce() {
   auto rolled_back =
@@ -57,7 +63,7 @@ void RollbackVerifier::RunOnce() {
     const workflow::LeaseFence fence = lease_.fence();
     auto opened = pool_.Run<bool>([&](pqxx::connection& conn) -> Result<bool> {
       pqxx::work tx(conn);
-      const bool done = workflow::CommitIneffectiveRollback(tx, fence, rel.id, *set, evidence);
+      const bool done = workflow::CommitIneffectiveRollback(tx, fence, notifiers_, rel.id, *set, evidence);
       tx.commit();
       return done;
     });

@@ -6,11 +6,15 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include "backstop/http/error_response.hpp"
@@ -21,13 +25,21 @@
 namespace backstop::http {
 
 namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
 
-class Session;
+// What the listener keeps of a session: a way to close it on shutdown.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  // Called on shutdown: an idle connection is closed now, a busy one after
+  // its answer is written.
+  virtual void CloseIfIdle() = 0;
+};
 
 // State shared by the listener and every session.
 struct Shared {
@@ -37,43 +49,64 @@ struct Shared {
   ServerOptions options;
   const Router& router;
   metrics::Metrics* metrics;
+  std::optional<ssl::context> tls;  // set: HTTPS only
   std::atomic<bool> draining{false};
   std::atomic<int> sessions{0};
   std::mutex mutex;
-  std::list<std::weak_ptr<Session>> live;  // for closing idle connections on shutdown
+  std::list<std::weak_ptr<SessionBase>> live;  // for closing idle connections on shutdown
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection. `Stream` is beast::tcp_stream (plain) or TlsStream; the
+// shape is the same, TLS only adds the handshake before the first read.
+template <typename Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
  public:
-  Session(tcp::socket socket, Shared& shared)
-      : stream_(std::move(socket)), shared_(shared), timer_(stream_.get_executor()) {
+  template <typename... Args>
+  Session(Shared& shared, Args&&... stream_args)
+      : stream_(std::forward<Args>(stream_args)...), shared_(shared), timer_(stream_.get_executor()) {
     ++shared_.sessions;
   }
-  ~Session() { --shared_.sessions; }
+  ~Session() override { --shared_.sessions; }
 
   void Start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
-  }
-
-  // Called on shutdown: an idle connection is closed now, a busy one after
-  // its answer is written.
-  void CloseIfIdle() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->idle_) {
-        beast::error_code ec;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        self->stream_.close();
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if constexpr (kTls) {
+        self->Handshake();
+      } else {
+        self->ReadHeader();
       }
     });
   }
 
+  void CloseIfIdle() override {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->idle_) self->Close();
+    });
+  }
+
  private:
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+  // A client that does not finish the handshake within read_timeout is dropped.
+  void Handshake() {
+    Tcp().expires_after(shared_.options.read_timeout);
+    stream_.async_handshake(ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->Close();  // a plain-HTTP client, a bad certificate, a timeout
+      self->ReadHeader();
+    });
+  }
+
   void ReadHeader() {
     idle_ = true;
     parser_.emplace();
     parser_->header_limit(shared_.options.header_limit);
     parser_->body_limit(shared_.options.body_limit);
-    stream_.expires_after(shared_.options.idle_timeout);
+    Tcp().expires_after(shared_.options.idle_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                self->OnHeader(ec);
@@ -85,7 +118,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     const auto length = parser_->content_length();
     if (length && *length > shared_.options.body_limit) return RejectTooLarge();
-    stream_.expires_after(shared_.options.read_timeout);
+    Tcp().expires_after(shared_.options.read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec2, std::size_t) {
                         self->OnBody(ec2);
@@ -154,7 +187,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // that answers after its request timed out must not answer the next one.
     const std::uint64_t seq = ++request_seq_;
     // No socket timeout while the handler runs; the request timer bounds it.
-    stream_.expires_never();
+    Tcp().expires_never();
 
     timer_.expires_after(match.timeout().value_or(shared_.options.request_timeout));
     timer_.async_wait([self = shared_from_this(), seq](beast::error_code ec2) {
@@ -207,7 +240,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool close = close_after_write_ || !keep_alive_ || shared_.draining.load();
     res->keep_alive(!close);
     res->prepare_payload();
-    stream_.expires_after(shared_.options.read_timeout);
+    Tcp().expires_after(shared_.options.read_timeout);
     bhttp::async_write(stream_, *res,
                        [self = shared_from_this(), res, close](beast::error_code ec, std::size_t) {
                          if (ec || close) return self->Close();
@@ -215,13 +248,16 @@ class Session : public std::enable_shared_from_this<Session> {
                        });
   }
 
+  // TLS connections end without waiting for the peer's close_notify: every
+  // answer carries its length, so a client never mistakes the end for a
+  // truncation, and a peer that never answers cannot hold the drain.
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Tcp().close();
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   Shared& shared_;
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
@@ -257,15 +293,43 @@ struct Server::Impl {
         retry_timer.async_wait([this](beast::error_code) { Accept(); });
         return;
       }
-      auto session = std::make_shared<Session>(std::move(socket), shared);
-      {
-        std::lock_guard lock(shared.mutex);
-        shared.live.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
-        shared.live.push_back(session);
+      if (shared.tls) {
+        Track(std::make_shared<Session<TlsStream>>(shared, std::move(socket), *shared.tls));
+      } else {
+        Track(std::make_shared<Session<beast::tcp_stream>>(shared, std::move(socket)));
       }
-      session->Start();
       Accept();
     });
+  }
+
+  template <typename S>
+  void Track(std::shared_ptr<S> session) {
+    {
+      std::lock_guard lock(shared.mutex);
+      shared.live.remove_if([](const std::weak_ptr<SessionBase>& w) { return w.expired(); });
+      shared.live.push_back(session);
+    }
+    session->Start();
+  }
+
+  // Loads the certificate chain and key; the errors name the config keys.
+  Status LoadTls() {
+    const ServerOptions& o = shared.options;
+    if (o.tls_cert_file.empty() && o.tls_key_file.empty()) return Ok();
+    ssl::context ctx(ssl::context::tls_server);
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression |
+                    ssl::context::single_dh_use);
+    beast::error_code ec;
+    ctx.use_certificate_chain_file(o.tls_cert_file, ec);
+    if (ec) return Error::InvalidInput("tls.cert_file: cannot load " + o.tls_cert_file + ": " + ec.message());
+    ctx.use_private_key_file(o.tls_key_file, ssl::context::pem, ec);
+    if (ec) return Error::InvalidInput("tls.key_file: cannot load " + o.tls_key_file + ": " + ec.message());
+    if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+      return Error::InvalidInput("tls.key_file: " + o.tls_key_file + " does not match tls.cert_file");
+    }
+    shared.tls.emplace(std::move(ctx));
+    return Ok();
   }
 
   Shared shared;
@@ -285,6 +349,7 @@ Server::Server(ServerOptions options, const Router& router, metrics::Metrics* me
 Server::~Server() { Shutdown(); }
 
 Status Server::Start() {
+  if (auto s = impl_->LoadTls(); !s) return s;
   beast::error_code ec;
   const auto address = asio::ip::make_address(impl_->shared.options.host, ec);
   if (ec) return Error::InvalidInput("listen: bad address " + impl_->shared.options.host);

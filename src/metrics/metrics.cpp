@@ -157,6 +157,15 @@ Metrics::Metrics(const std::string& version)
                            .Help("Actions pending or running")
                            .Register(*registry_)
                            .Add({})),
+      notifications_(prometheus::BuildCounter()
+                         .Name("backstop_notifications_total")
+                         .Help("Notification attempts by notifier, event and result (succeeded, retry, failed)")
+                         .Register(*registry_)),
+      notifications_pending_(prometheus::BuildGauge()
+                                 .Name("backstop_notifications_pending")
+                                 .Help("Notifications pending or running")
+                                 .Register(*registry_)
+                                 .Add({})),
       integration_requests_(prometheus::BuildCounter()
                                 .Name("backstop_integration_requests_total")
                                 .Help("Gate calls and deploy events by integration and result")
@@ -282,6 +291,10 @@ void Metrics::CountRollback(const std::string& decided_by, const std::string& re
 
 void Metrics::CountActionAttempt(const std::string& executor, const std::string& result) {
   action_attempts_.Add({{"executor", executor}, {"result", result}}).Increment();
+}
+
+void Metrics::CountNotification(const std::string& notifier, const std::string& event, const std::string& result) {
+  notifications_.Add({{"notifier", notifier}, {"event", event}, {"result", result}}).Increment();
 }
 
 void Metrics::CountConflict(const std::string& kind) { conflicts_.Add({{"kind", kind}}).Increment(); }

@@ -42,6 +42,13 @@ class TelemetryPuller::Source {
     // The config loader accepted the URL, so it parses.
     const std::optional<actions::HttpUrl> url = actions::ParseHttpUrl(config.url);
     if (url) url_ = *url;
+    if (url_.https) {
+      // App::Start loaded the same ca_file already (a start-up error naming
+      // the key); a failure here leaves the system store, which then
+      // fails verification with its reason on every pull.
+      auto tls = http::TlsClientContext::Create(config.ca_file);
+      tls_ = tls ? *tls : http::TlsClientContext::System();
+    }
     target_ = QueryTarget(url_.target);
     std::vector<std::string> results;
     for (PullResult r : AllPullResults()) results.emplace_back(ToString(r));
@@ -72,7 +79,7 @@ class TelemetryPuller::Source {
     if (!hooks_.active()) return 0;
     const std::vector<PlannedQuery> plan = Plan();
     std::lock_guard lock(sync_mutex_);
-    if (!sync_client_) sync_client_ = std::make_unique<Connection>(url_);
+    if (!sync_client_) sync_client_ = std::make_unique<Connection>(url_, tls_);
     for (const PlannedQuery& query : plan) Run(*sync_client_, query);
     return static_cast<int>(plan.size());
   }
@@ -80,7 +87,8 @@ class TelemetryPuller::Source {
  private:
   // A worker's keep-alive connection and whether its last request worked.
   struct Connection {
-    explicit Connection(const actions::HttpUrl& url) : client(url.host, url.port) {}
+    Connection(const actions::HttpUrl& url, std::shared_ptr<const http::TlsClientContext> tls)
+        : client(http::ClientEndpoint{url.https, url.host, url.port, std::move(tls)}) {}
     http::HttpClient client;
     bool warm = false;
   };
@@ -119,7 +127,7 @@ class TelemetryPuller::Source {
   }
 
   void WorkerLoop(std::stop_token stop) {
-    Connection connection(url_);
+    Connection connection(url_, tls_);
     std::unique_lock lock(mutex_);
     while (true) {
       if (!cv_.wait(lock, stop, [this] { return !queue_.empty(); }) || stop.stop_requested()) return;
@@ -255,6 +263,7 @@ class TelemetryPuller::Source {
   metrics::Metrics& metrics_;
   const PullHooks& hooks_;
   actions::HttpUrl url_;
+  std::shared_ptr<const http::TlsClientContext> tls_;  // https only
   std::string target_;
 
   std::mutex mutex_;  // guards queue_ and pending_

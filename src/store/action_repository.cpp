@@ -18,8 +18,6 @@ constexpr const char* kInsert =
     "INSERT INTO actions (id, release_id, decision_id, escalation_id, service, environment, release_class, "
     "action_type, from_version, to_version, decided_by, approvers, reasons, state, executor) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::json, $13::json, 'pending', $14)";
-// Wakes executors listening on this channel (delivered at commit).
-constexpr const char* kNotify = "NOTIFY backstop_actions";
 constexpr const char* kList =
     " FROM actions WHERE ($1::text IS NULL OR release_id = $1) AND ($2::bigint IS NULL OR seq < $2) "
     "ORDER BY seq DESC LIMIT $3";
@@ -30,21 +28,10 @@ constexpr const char* kCountAuto =
     "AND environment = $2 AND created_at > now() - $3 * interval '1 millisecond'";
 constexpr const char* kCountPending = "SELECT count(*) FROM actions WHERE state IN ('pending', 'running')";
 
-// SKIP LOCKED: workers of every process take different actions without
-// waiting on each other; an action whose lease expired (its worker died) is
-// claimable again, with attempt + 1 so the dead worker's writes are fenced.
-constexpr const char* kClaim =
-    "UPDATE actions a SET state = 'running', lease_owner = $1, "
-    "lease_expires_at = now() + $2 * interval '1 millisecond', attempts = a.attempts + 1, updated_at = now() "
-    "WHERE a.id = (SELECT id FROM actions WHERE ((state = 'pending' AND next_attempt_at <= now()) "
-    "OR (state = 'running' AND lease_expires_at < now())) "
-    // gate actions wait for a gate answer (ClaimGate), never for a worker
-    "AND executor IS DISTINCT FROM 'gate' "
-    // freeze stops automatic actions only; rollbacks approved by humans still execute
-    "AND NOT (decided_by = 'auto' AND (SELECT mode FROM controller_mode) = 'freeze') "
-    "ORDER BY next_attempt_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED) "
-    "RETURNING a.id, a.release_id, a.service, a.environment, a.release_class, a.from_version, a.to_version, "
-    "a.decided_by, a.approvers::text, a.reasons::text, a.attempts, a.action_type";
+// What an executor is sent, read for a claimed action.
+constexpr const char* kClaimed =
+    "SELECT id, release_id, service, environment, release_class, from_version, to_version, decided_by, "
+    "approvers::text, reasons::text, attempts, action_type FROM actions WHERE id = $1";
 // A gate action is claimed by whoever hands it out (or times it out) and
 // completed in the same transaction, so its lease is never seen by others;
 // it is taken anyway so CompleteAttempt's fence applies unchanged.
@@ -63,17 +50,6 @@ constexpr const char* kListPendingGate =
 constexpr const char* kAttemptStarted =
     "INSERT INTO action_attempts (action_id, attempt, worker) VALUES ($1, $2, $3) "
     "ON CONFLICT (action_id, attempt) DO NOTHING";
-constexpr const char* kRenew =
-    "UPDATE actions SET lease_expires_at = now() + $4 * interval '1 millisecond' "
-    "WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND state = 'running'";
-constexpr const char* kReclaimOwn =
-    "UPDATE actions SET lease_expires_at = now() WHERE state = 'running' AND lease_owner = $1";
-// Fenced: only the holder of this attempt's lease records its outcome.
-constexpr const char* kComplete =
-    "UPDATE actions SET state = $4, lease_owner = NULL, lease_expires_at = NULL, last_error = $5, "
-    "executor = $6, next_attempt_at = now() + $7 * interval '1 millisecond', updated_at = now(), "
-    "finished_at = CASE WHEN $4 IN ('succeeded', 'failed') THEN now() END "
-    "WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND state = 'running' RETURNING id";
 constexpr const char* kAttemptFinished =
     "UPDATE action_attempts SET finished_at = now(), outcome = $3, http_status = $4, exit_code = $5, "
     "output = $6 WHERE action_id = $1 AND attempt = $2";
@@ -113,7 +89,7 @@ ActionRow ActionRepository::Queue(pqxx::work& tx, const NewAction& a) {
                   a.release_class, std::string(decision::ToString(a.action_type)), a.from_version, a.to_version,
                   std::string(domain::ToString(a.decided_by)), StringsToJson(a.approvers), ReasonsToJson(a.reasons),
                   a.executor);
-  tx.exec0(kNotify);
+  Outbox::WakeWorkers(tx, OutboxKind::kActions);
   return *Find(tx, id);
 }
 
@@ -145,6 +121,7 @@ std::int64_t ActionRepository::CountPending(pqxx::transaction_base& tx) {
 
 namespace {
 
+// The claimed row: kClaimed's columns, or kClaimGate's RETURNING (the same).
 ClaimedAction FromClaimRow(const pqxx::row& row) {
   ClaimedAction c;
   c.request.action_id = row[0].as<std::string>();
@@ -159,15 +136,16 @@ ClaimedAction FromClaimRow(const pqxx::row& row) {
   c.request.reasons = StringsFromJson(row[9].as<std::string>());
   c.request.attempt = row[10].as<int>();
   c.action_type = decision::ParseProposedActionType(row[11].as<std::string>()).value_or(decision::ProposedActionType::kRollback);
+  c.claim = OutboxClaim{c.request.action_id, c.request.attempt};
   return c;
 }
 
 }  // namespace
 
 std::optional<ClaimedAction> ActionRepository::ClaimNext(pqxx::work& tx, const std::string& worker, Millis lease) {
-  const pqxx::result r = tx.exec_params(kClaim, worker, static_cast<std::int64_t>(lease.count()));
-  if (r.empty()) return std::nullopt;
-  return FromClaimRow(r[0]);
+  auto claim = Outbox::ClaimNext(tx, OutboxKind::kActions, worker, lease);
+  if (!claim) return std::nullopt;
+  return FromClaimRow(tx.exec_params1(kClaimed, claim->id));
 }
 
 std::optional<ClaimedAction> ActionRepository::ClaimGate(pqxx::work& tx, const std::string& action_id,
@@ -198,23 +176,10 @@ void ActionRepository::RecordAttemptStarted(pqxx::work& tx, const std::string& a
   tx.exec_params0(kAttemptStarted, action_id, attempt, worker);
 }
 
-bool ActionRepository::RenewLease(pqxx::work& tx, const std::string& action_id, const std::string& worker,
-                                  int attempt, Millis lease) {
-  return tx.exec_params(kRenew, action_id, worker, attempt, static_cast<std::int64_t>(lease.count()))
-             .affected_rows() == 1;
-}
-
-std::int64_t ActionRepository::ReclaimLeasesOf(pqxx::work& tx, const std::string& worker) {
-  return static_cast<std::int64_t>(tx.exec_params(kReclaimOwn, worker).affected_rows());
-}
-
 bool ActionRepository::CompleteAttempt(pqxx::work& tx, const AttemptCompletion& c) {
-  const pqxx::result fenced =
-      tx.exec_params(kComplete, c.action_id, c.worker, c.attempt, std::string(domain::ToString(c.state)), c.error,
-                     c.executor, c.retry_in_ms);
-  if (fenced.empty()) return false;
-  tx.exec_params0(kAttemptFinished, c.action_id, c.attempt, std::string(actions::ToString(c.outcome)), c.http_status,
-                  c.exit_code, c.output);
+  if (!Outbox::Complete(tx, OutboxKind::kActions, c.fenced)) return false;
+  tx.exec_params0(kAttemptFinished, c.fenced.id, c.fenced.attempt, std::string(actions::ToString(c.outcome)),
+                  c.http_status, c.exit_code, c.output);
   return true;
 }
 

@@ -7,6 +7,7 @@
 #include "backstop/store/release_repository.hpp"
 #include "backstop/workflow/audit_record.hpp"
 #include "backstop/workflow/escalations.hpp"
+#include "backstop/workflow/notifications.hpp"
 
 namespace backstop::workflow {
 
@@ -41,26 +42,27 @@ std::optional<store::ClaimedAction> ClaimNextAction(pqxx::work& tx, const std::s
 }
 
 RecordedOutcome RecordActionOutcome(pqxx::work& tx, const policy::PolicyRegistry& registry,
-                                    const std::string& worker, const store::ClaimedAction& claimed,
-                                    const AttemptReport& report) {
+                                    const config::Notifiers& notifiers, const std::string& worker,
+                                    const store::ClaimedAction& claimed, const AttemptReport& report) {
   const auto& req = claimed.request;
   const auto& result = report.result;
   const Outcome final_outcome =
       result.outcome == Outcome::kRetry && req.attempt >= report.max_attempts ? Outcome::kFailed : result.outcome;
   store::AttemptCompletion completion;
-  completion.action_id = req.action_id;
-  completion.worker = worker;
-  completion.attempt = req.attempt;
-  completion.state = StateAfter(final_outcome);
-  if (!result.error.empty()) completion.error = actions::SanitizeOutput(result.error, kMaxErrorBytes);
-  completion.executor = report.executor;
-  completion.retry_in_ms =
-      final_outcome == Outcome::kRetry ? actions::BackoffDelay(req.attempt, report.jitter).count() : 0;
+  completion.fenced.id = req.action_id;
+  completion.fenced.worker = worker;
+  completion.fenced.attempt = req.attempt;
+  completion.fenced.outcome = final_outcome;
+  if (!result.error.empty()) completion.fenced.error = actions::SanitizeOutput(result.error, kMaxErrorBytes);
+  completion.fenced.retry_in_ms =
+      final_outcome == Outcome::kRetry ? actions::RetryDelay(req.attempt, report.jitter, result.retry_after).count() : 0;
+  completion.fenced.executor = report.executor;
   completion.outcome = result.outcome;
   completion.http_status = result.http_status;
   completion.exit_code = result.exit_code;
   completion.output = result.output;
-  if (!store::ActionRepository::CompleteAttempt(tx, completion)) return RecordedOutcome{true, completion.state};
+  const ActionState state = StateAfter(final_outcome);
+  if (!store::ActionRepository::CompleteAttempt(tx, completion)) return RecordedOutcome{true, state};
 
   // Lock order: the release row before the audit head.
   auto release = store::ReleaseRepository::Lock(tx, req.release_id);
@@ -77,27 +79,29 @@ RecordedOutcome RecordActionOutcome(pqxx::work& tx, const policy::PolicyRegistry
       store::ReleaseRepository::Transition(tx, req.release_id, {ReleaseStatus::kRollingBack},
                                            ReleaseStatus::kRolledBack);
       Record(tx, kSystem, audit::AuditKind::kActionSucceeded, req.release_id, payload);
+      Notify(tx, notifiers, domain::NotificationEvent::kActionSucceeded, {req.release_id, std::nullopt, req.action_id});
       break;
     case Outcome::kRetry:
-      payload["retry_in_ms"] = completion.retry_in_ms;
+      payload["retry_in_ms"] = completion.fenced.retry_in_ms;
       Record(tx, kSystem, audit::AuditKind::kActionAttemptFailed, req.release_id, payload);
       break;
     case Outcome::kFailed: {
       // A human takes over: the release is rollback_failed with a fresh escalation.
       store::ReleaseRepository::Transition(tx, req.release_id, {ReleaseStatus::kRollingBack},
                                            ReleaseStatus::kRollbackFailed);
+      Notify(tx, notifiers, domain::NotificationEvent::kActionFailed, {req.release_id, std::nullopt, req.action_id});
       std::optional<std::string> escalation_id;
       if (release && !store::EscalationRepository::HasPending(tx, release->id)) {
         const auto set = registry.Find(release->release_class, release->thresholds_version);
         escalation_id =
-            OpenEscalation(tx, EscalationForFailedRollback(*release, claimed, result.error, set.get())).id;
+            OpenEscalation(tx, notifiers, EscalationForFailedRollback(*release, claimed, result.error, set.get())).id;
       }
       payload["escalation_id"] = escalation_id ? boost::json::value(*escalation_id) : nullptr;
       Record(tx, kSystem, audit::AuditKind::kActionFailed, req.release_id, payload);
       break;
     }
   }
-  return RecordedOutcome{false, completion.state};
+  return RecordedOutcome{false, state};
 }
 
 }  // namespace backstop::workflow

@@ -9,6 +9,7 @@
 #include "backstop/store/release_repository.hpp"
 #include "backstop/workflow/audit_record.hpp"
 #include "backstop/workflow/escalations.hpp"
+#include "backstop/workflow/notifications.hpp"
 #include "backstop/workflow/rollback_action.hpp"
 
 namespace backstop::workflow {
@@ -38,7 +39,7 @@ approvals::ApprovalFacts GatherFacts(pqxx::work& tx, const store::EscalationRow&
   return facts;
 }
 
-void Reject(pqxx::work& tx, const ApprovalRequest& req, const store::Release& release) {
+void Reject(pqxx::work& tx, const config::Config& config, const ApprovalRequest& req, const store::Release& release) {
   store::EscalationRepository::MarkRejected(tx, req.escalation_id, req.actor, req.comment);
   // Kept: the release runs on and is not rolled back in this episode. (A
   // rolled-back release whose verification escalated stays rolled_back.)
@@ -46,6 +47,8 @@ void Reject(pqxx::work& tx, const ApprovalRequest& req, const store::Release& re
                                        ReleaseStatus::kRollbackRejected);
   Record(tx, req.actor, audit::AuditKind::kEscalationRejected, release.id,
          {{"escalation_id", req.escalation_id}, {"comment", OptionalText(req.comment)}});
+  Notify(tx, config.notifiers, domain::NotificationEvent::kEscalationRejected,
+         {release.id, req.escalation_id, std::nullopt});
 }
 
 // Returns true once enough approvals are in.
@@ -87,6 +90,8 @@ bool Approve(pqxx::work& tx, const config::Config& config, const ApprovalRequest
     payload["containment"] = "recorded; no executor runs containment";
   }
   Record(tx, req.actor, audit::AuditKind::kEscalationApproved, release.id, payload);
+  Notify(tx, config.notifiers, domain::NotificationEvent::kEscalationApproved,
+         {release.id, req.escalation_id, std::nullopt});
   return true;
 }
 
@@ -106,14 +111,14 @@ Result<ApprovalOutcome> DecideEscalation(pqxx::work& tx, const config::Config& c
     // The tick may not have expired it yet: a pending escalation refused as
     // `expired` is expired now.
     if (esc.state == domain::EscalationState::kPending && refused->code == kExpiredCode) {
-      ExpireEscalation(tx, esc.id, esc.release_id, req.actor);
+      ExpireEscalation(tx, config.notifiers, esc.id, esc.release_id, req.actor);
     }
     return ApprovalOutcome{esc, false, refused};
   }
 
   ApprovalOutcome out;
   if (req.verdict == approvals::Verdict::kReject) {
-    Reject(tx, req, *release);
+    Reject(tx, config, req, *release);
     out.final = true;
   } else {
     out.final = Approve(tx, config, req, esc, *release, facts.approvers);

@@ -30,7 +30,8 @@ std::optional<domain::ReleaseStatus> StatusAfter(decision::DecisionKind kind) {
 
 }  // namespace
 
-CommittedDecision CommitDecision(pqxx::work& tx, const LeaseFence& fence, const DecisionInput& in) {
+CommittedDecision CommitDecision(pqxx::work& tx, const LeaseFence& fence, const config::Notifiers& notifiers,
+                                 const DecisionInput& in) {
   CommittedDecision out;  // kNone: nothing written
   if (!store::EvaluatorLeaseRepository::IsHeld(tx, fence.owner, fence.epoch)) return out;
   auto locked = store::ReleaseRepository::Lock(tx, in.release_id);
@@ -63,24 +64,26 @@ CommittedDecision CommitDecision(pqxx::work& tx, const LeaseFence& fence, const 
                               {"thresholds_version", locked->thresholds_version},
                               {"mode", ModeName(mode)},
                               {"episode", locked->episode}};
+  // The release moves first, so the escalation's notification shows it escalated.
+  if (const auto to = StatusAfter(d.kind)) {
+    store::ReleaseRepository::Transition(tx, in.release_id, {locked->status}, *to);
+    out.status = *to;
+  }
   if (d.kind == decision::DecisionKind::kAutoRollback) {
     store::NewAction a = RollbackOf(*locked, domain::DecidedBy::kAuto, d.reasons, in.executor);
     a.decision_id = decision_id;
     payload["action_id"] = store::ActionRepository::Queue(tx, a).id;
   } else if (d.kind == decision::DecisionKind::kEscalate) {
     payload["escalation_id"] =
-        OpenEscalation(tx, EscalationForDecision(*locked, *decision_id, d, in.thresholds, evidence)).id;
-  }
-  if (const auto to = StatusAfter(d.kind)) {
-    store::ReleaseRepository::Transition(tx, in.release_id, {locked->status}, *to);
-    out.status = *to;
+        OpenEscalation(tx, notifiers, EscalationForDecision(*locked, *decision_id, d, in.thresholds, evidence)).id;
   }
   Record(tx, "system", audit::DecisionAuditKind(d.kind), in.release_id, payload);
   return out;
 }
 
-bool CommitIneffectiveRollback(pqxx::work& tx, const LeaseFence& fence, const std::string& release_id,
-                               const policy::ThresholdSet& thresholds, const decision::Evaluation& evidence) {
+bool CommitIneffectiveRollback(pqxx::work& tx, const LeaseFence& fence, const config::Notifiers& notifiers,
+                               const std::string& release_id, const policy::ThresholdSet& thresholds,
+                               const decision::Evaluation& evidence) {
   if (!store::EvaluatorLeaseRepository::IsHeld(tx, fence.owner, fence.epoch)) return false;
   auto locked = store::ReleaseRepository::Lock(tx, release_id);
   if (!locked || locked->status != domain::ReleaseStatus::kRolledBack) return false;
@@ -88,7 +91,7 @@ bool CommitIneffectiveRollback(pqxx::work& tx, const LeaseFence& fence, const st
   if (store::EscalationRepository::EverAskedWith(tx, release_id, decision::ReasonCode::kRollbackIneffective)) {
     return false;
   }
-  OpenEscalation(tx, EscalationForIneffectiveRollback(
+  OpenEscalation(tx, notifiers, EscalationForIneffectiveRollback(
                          *locked, boost::json::serialize(decision::EvaluationToJson(evidence)), thresholds));
   return true;
 }

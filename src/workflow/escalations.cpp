@@ -9,6 +9,7 @@
 #include "backstop/decision/summary.hpp"
 #include "backstop/store/row_helpers.hpp"
 #include "backstop/workflow/audit_record.hpp"
+#include "backstop/workflow/notifications.hpp"
 
 namespace backstop::workflow {
 
@@ -41,11 +42,11 @@ bool MarkExpiredAndRestart(pqxx::work& tx, const std::string& escalation_id, con
 
 // Nothing re-evaluates a release whose rollback failed, so its unanswered
 // `rollback.failed` question is asked again here, whichever path expired it.
-void AskAgainIfRollbackFailed(pqxx::work& tx, const store::EscalationRow& expired,
+void AskAgainIfRollbackFailed(pqxx::work& tx, const config::Notifiers& notifiers, const store::EscalationRow& expired,
                               domain::ReleaseStatus release_status) {
   if (release_status == domain::ReleaseStatus::kRollbackFailed &&
       Carries(expired, decision::ReasonCode::kRollbackFailed)) {
-    OpenEscalation(tx, EscalationAskedAgain(expired));
+    OpenEscalation(tx, notifiers, EscalationAskedAgain(expired));
   }
 }
 
@@ -116,7 +117,8 @@ store::NewEscalation EscalationAskedAgain(const store::EscalationRow& old) {
   return e;
 }
 
-store::EscalationRow OpenEscalation(pqxx::work& tx, const store::NewEscalation& e) {
+store::EscalationRow OpenEscalation(pqxx::work& tx, const config::Notifiers& notifiers,
+                                    const store::NewEscalation& e) {
   store::EscalationRow row = store::EscalationRepository::Insert(tx, e);
   boost::json::object payload{{"escalation_id", row.id},
                               {"reasons", decision::ReasonCodesToJson(row.reasons)},
@@ -124,20 +126,22 @@ store::EscalationRow OpenEscalation(pqxx::work& tx, const store::NewEscalation& 
                               {"expires_at", FormatRfc3339(row.expires_at)}};
   if (e.replaces) payload["replaces"] = *e.replaces;
   Record(tx, kSystem, audit::AuditKind::kEscalationOpened, row.release_id, payload);
+  Notify(tx, notifiers, domain::NotificationEvent::kEscalationOpened, {row.release_id, row.id, std::nullopt});
   return row;
 }
 
-bool ExpireEscalation(pqxx::work& tx, const std::string& escalation_id, const std::string& release_id,
-                      const std::string& actor) {
+bool ExpireEscalation(pqxx::work& tx, const config::Notifiers& notifiers, const std::string& escalation_id,
+                      const std::string& release_id, const std::string& actor) {
   if (!MarkExpiredAndRestart(tx, escalation_id, release_id)) return false;
   Record(tx, actor, audit::AuditKind::kEscalationExpired, release_id, {{"escalation_id", escalation_id}});
+  Notify(tx, notifiers, domain::NotificationEvent::kEscalationExpired, {release_id, escalation_id, std::nullopt});
   if (const auto release = store::ReleaseRepository::Find(tx, release_id)) {
-    AskAgainIfRollbackFailed(tx, *store::EscalationRepository::Find(tx, escalation_id), release->status);
+    AskAgainIfRollbackFailed(tx, notifiers, *store::EscalationRepository::Find(tx, escalation_id), release->status);
   }
   return true;
 }
 
-std::vector<store::EscalationRow> ExpireDueEscalations(pqxx::work& tx) {
+std::vector<store::EscalationRow> ExpireDueEscalations(pqxx::work& tx, const config::Notifiers& notifiers) {
   // Every release row is locked before the first audit append takes the
   // chain head: the lock order all writers follow, so they never deadlock.
   std::vector<std::pair<std::string, domain::ReleaseStatus>> expired;  // escalation id, release status
@@ -149,9 +153,10 @@ std::vector<store::EscalationRow> ExpireDueEscalations(pqxx::work& tx) {
   for (const auto& [id, status] : expired) {
     store::EscalationRow row = *store::EscalationRepository::Find(tx, id);
     Record(tx, kSystem, audit::AuditKind::kEscalationExpired, row.release_id, {{"escalation_id", id}});
+    Notify(tx, notifiers, domain::NotificationEvent::kEscalationExpired, {row.release_id, id, std::nullopt});
     out.push_back(std::move(row));
   }
-  for (std::size_t i = 0; i < out.size(); ++i) AskAgainIfRollbackFailed(tx, out[i], expired[i].second);
+  for (std::size_t i = 0; i < out.size(); ++i) AskAgainIfRollbackFailed(tx, notifiers, out[i], expired[i].second);
   return out;
 }
 

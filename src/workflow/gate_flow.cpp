@@ -66,9 +66,10 @@ integrations::GateFacts GatherFacts(pqxx::work& tx, const store::Release& releas
 
 // Registers (or replays) the release, applies a changed traffic_percent,
 // locks the row and answers the gate table.
-Result<GateOutcome> OpenGate(pqxx::work& tx, const store::NewRelease& release, const std::string& actor) {
+Result<GateOutcome> OpenGate(pqxx::work& tx, const config::Notifiers& notifiers, const store::NewRelease& release,
+                             const std::string& actor) {
   GateOutcome out;
-  auto registered = RegisterRelease(tx, release, actor);
+  auto registered = RegisterRelease(tx, notifiers, release, actor);
   if (!registered) return registered.error();
   out.registered = registered->created;
   const store::Release& stored = registered->release;
@@ -86,9 +87,9 @@ Result<GateOutcome> OpenGate(pqxx::work& tx, const store::NewRelease& release, c
   return out;
 }
 
-void HandOut(pqxx::work& tx, const policy::PolicyRegistry& registry, GateOutcome& gate,
-             integrations::Orchestrator by) {
-  gate.handed_out = HandOutGateAction(tx, registry, gate.release.id, by);
+void HandOut(pqxx::work& tx, const policy::PolicyRegistry& registry, const config::Notifiers& notifiers,
+             GateOutcome& gate, integrations::Orchestrator by) {
+  gate.handed_out = HandOutGateAction(tx, registry, notifiers, gate.release.id, by);
   if (gate.handed_out) {
     if (auto now = store::ReleaseRepository::Find(tx, gate.release.id)) gate.release = std::move(*now);
   }
@@ -97,7 +98,8 @@ void HandOut(pqxx::work& tx, const policy::PolicyRegistry& registry, GateOutcome
 }  // namespace
 
 std::optional<HandedOut> HandOutGateAction(pqxx::work& tx, const policy::PolicyRegistry& registry,
-                                           const std::string& release_id, integrations::Orchestrator by) {
+                                           const config::Notifiers& notifiers, const std::string& release_id,
+                                           integrations::Orchestrator by) {
   const auto action_id = store::ActionRepository::FindPendingGate(tx, release_id);
   if (!action_id) return std::nullopt;
   const std::string picked_up_by(integrations::ToString(by));
@@ -112,27 +114,29 @@ std::optional<HandedOut> HandOutGateAction(pqxx::work& tx, const policy::PolicyR
   report.result.output = "handed out to " + picked_up_by;
   report.executor = kGateExecutor;
   report.picked_up_by = picked_up_by;
-  const RecordedOutcome recorded = RecordActionOutcome(tx, registry, picked_up_by, *claimed, report);
+  const RecordedOutcome recorded = RecordActionOutcome(tx, registry, notifiers, picked_up_by, *claimed, report);
   if (recorded.stale) throw std::logic_error("gate action " + r.action_id + " lost its claim inside one transaction");
   return HandedOut{r.action_id, r.decided_by};
 }
 
 Result<GateOutcome> CallArgoRolloutsGate(pqxx::work& tx, const policy::PolicyRegistry& registry,
-                                         const store::NewRelease& release, const std::string& actor) {
-  auto gate = OpenGate(tx, release, actor);
+                                         const config::Notifiers& notifiers, const store::NewRelease& release,
+                                         const std::string& actor) {
+  auto gate = OpenGate(tx, notifiers, release, actor);
   if (!gate) return gate;
-  if (gate->answer.hand_out) HandOut(tx, registry, *gate, integrations::Orchestrator::kArgoRollouts);
+  if (gate->answer.hand_out) HandOut(tx, registry, notifiers, *gate, integrations::Orchestrator::kArgoRollouts);
   return gate;
 }
 
 Result<HookOutcome> CallFlaggerHook(pqxx::work& tx, const policy::PolicyRegistry& registry,
-                                    const store::NewRelease& release, const std::string& actor,
-                                    integrations::FlaggerHook hook, const boost::json::object& event) {
-  auto gate = OpenGate(tx, release, actor);
+                                    const config::Notifiers& notifiers, const store::NewRelease& release,
+                                    const std::string& actor, integrations::FlaggerHook hook,
+                                    const boost::json::object& event) {
+  auto gate = OpenGate(tx, notifiers, release, actor);
   if (!gate) return gate.error();
   HookOutcome out;
   out.answer = integrations::AnswerFlaggerHook(hook, gate->release.status, gate->facts.mode, gate->answer);
-  if (out.answer.hand_out) HandOut(tx, registry, *gate, integrations::Orchestrator::kFlagger);
+  if (out.answer.hand_out) HandOut(tx, registry, notifiers, *gate, integrations::Orchestrator::kFlagger);
   if (out.answer.record_event) {
     boost::json::object payload = event;
     payload["hook"] = integrations::ToString(hook);
@@ -164,7 +168,7 @@ std::vector<FailedGateAction> FailOverdueGateActions(pqxx::connection& conn, con
     report.result.outcome = actions::Outcome::kFailed;
     report.result.error = *why;
     report.executor = kGateExecutor;
-    const RecordedOutcome recorded = RecordActionOutcome(tx, registry, worker, *claimed, report);
+    const RecordedOutcome recorded = RecordActionOutcome(tx, registry, config.notifiers, worker, *claimed, report);
     if (recorded.stale) continue;
     tx.commit();
     failed.push_back(FailedGateAction{r.action_id, r.release_id, r.decided_by, *why});

@@ -7,11 +7,12 @@
 
 #include "backstop/store/escalation_repository.hpp"
 #include "backstop/workflow/audit_record.hpp"
+#include "backstop/workflow/notifications.hpp"
 
 namespace backstop::workflow {
 
-Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const store::NewRelease& given,
-                                               const std::string& deployed_by) {
+Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const config::Notifiers& notifiers,
+                                               const store::NewRelease& given, const std::string& deployed_by) {
   // Under the service/environment lock, so the healthy release read here is
   // the one a concurrent registration would read too. A replay (the id
   // exists) keeps what it stored: inference only shapes a new release.
@@ -36,6 +37,7 @@ Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const store::NewR
     for (const auto& esc : escalations) {
       Record(tx, deployed_by, audit::AuditKind::kEscalationSuperseded, old_id,
              {{"escalation_id", esc}, {"superseded_by", r.id}});
+      Notify(tx, notifiers, domain::NotificationEvent::kEscalationSuperseded, {old_id, esc, std::nullopt});
     }
   }
   Record(tx, deployed_by, audit::AuditKind::kReleaseRegistered, r.id,

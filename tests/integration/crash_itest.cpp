@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -251,6 +252,82 @@ TEST_F(CrashTest, RestartedWithTheSameInstanceIdTakesTelemetryAsSoonAsItIsReady)
                         TelemetryBatch("checkout", "v2", 0.01, 5)});
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->status, 202) << t->body;
+  second.child().Signal(SIGTERM);
+  EXPECT_EQ(second.child().Wait(20s), 0);
+}
+
+TEST_F(CrashTest, KilledBetweenAnEventAndItsNotificationTheRestartDeliversItOncePerKey) {
+  // An approval class: the breach opens an escalation, told to a webhook
+  // notifier in the same transaction. Its first delivery hangs and the
+  // process is killed while it waits: the event is committed, its delivery
+  // is not.
+  std::ofstream(scratch / "thresholds" / "gated.yaml")
+      << "release_class: gated\nversion: 1\nreversibility: reversible_with_backup\nautomation: approval\n"
+         "evaluation:\n  window: 5m\n  min_samples: 5\n  breach_for: 0s\n  duration: 1h\n"
+         "signals:\n  - name: http_5xx_ratio\n    max: 0.05\n";
+  WebhookReceiver::Options at;
+  at.path = "/backstop";
+  WebhookReceiver sink(at);
+  sink.Script({{200, 3000ms}}, {200, 0ms});
+  const std::string config = (scratch / "notify.yaml").string();
+  std::ofstream(config) << "listen: 127.0.0.1:0\n"
+                        << "database_url: " << db.url() << "\n"
+                        << "migrations_dir: " << SourcePath("migrations") << "\n"
+                        << "thresholds_dir: " << (scratch / "thresholds").string() << "\n"
+                        << "evaluation_tick: 100ms\n"
+                        << "instance_id: node-a\n"
+                        << "notifiers:\n  - name: audit-sink\n    type: webhook\n    url: " << sink.url() << "\n"
+                        << "    secret_env: BACKSTOP_CRASH_SECRET\n    events: [\"*\"]\n    timeout: 10s\n";
+  const std::string token = Token("ci-bot", Role::kDeployer);
+  {
+    BackstopProcess first(config, log);
+    const auto port = first.AwaitPort(0);
+    ASSERT_NE(port, 0);
+    http::HttpClient client("127.0.0.1", port);
+    const std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + token},
+                                                             {"Content-Type", "application/json"}};
+    auto d = client.Send({"POST", "/v1/deployments", h,
+                          R"({"id":"rel-1","service":"checkout","environment":"prod","version":"v2",)"
+                          R"("previous_version":"v1","release_class":"gated","traffic_percent":10})"});
+    ASSERT_TRUE(d.ok());
+    ASSERT_EQ(d->status, 201) << d->body;
+    auto t = client.Send({"POST", "/v1/telemetry", h, TelemetryBatch("checkout", "v2", 0.5, 8)});
+    ASSERT_TRUE(t.ok());
+    ASSERT_EQ(t->status, 202);
+    ASSERT_TRUE(sink.AwaitCount(1, 20s));
+    first.child().Signal(SIGKILL);
+    first.child().Wait(10s);
+  }
+  // Same instance_id: its own leases are reclaimed at once on start-up.
+  BackstopProcess second(config, log);
+  ASSERT_NE(second.AwaitPort(LineCount(log)), 0);
+  std::string state;
+  auto conn = db.Connect();
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (state != "succeeded" && std::chrono::steady_clock::now() < deadline) {
+    pqxx::read_transaction tx(*conn);
+    const auto r = tx.exec("SELECT state || ':' || attempts FROM notifications WHERE release_id = 'rel-1'");
+    if (r.size() == 1) state = r[0][0].as<std::string>().substr(0, r[0][0].as<std::string>().find(':'));
+    if (state != "succeeded") std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(state, "succeeded");
+  {
+    pqxx::read_transaction tx(*conn);
+    EXPECT_EQ(tx.exec1("SELECT attempts FROM notifications WHERE release_id = 'rel-1'")[0].as<int>(), 2);
+  }
+  // Delivered twice with the same key: a receiver that deduplicates on the
+  // body's id (also Idempotency-Key) acts once.
+  const auto got = sink.received();
+  ASSERT_EQ(got.size(), 2u);
+  std::set<std::string> keys;
+  for (const auto& r : got) {
+    const auto body = ParseJson(r.body);
+    EXPECT_EQ(body.at("event").as_string(), "escalation.opened");
+    EXPECT_EQ(r.idempotency_key, std::string(body.at("id").as_string()));
+    keys.insert(r.idempotency_key);
+  }
+  EXPECT_EQ(keys.size(), 1u);
+  EXPECT_EQ(got[0].body, got[1].body) << "every attempt sends the same message";
   second.child().Signal(SIGTERM);
   EXPECT_EQ(second.child().Wait(20s), 0);
 }

@@ -69,7 +69,7 @@ class GateFlowTest : public ::testing::Test {
     r.request_body = R"({"id":")" + id + R"("})";
     {
       pqxx::work tx(*conn_);
-      ASSERT_TRUE(workflow::RegisterRelease(tx, r, "ci-bot").ok());
+      ASSERT_TRUE(workflow::RegisterRelease(tx, {}, r, "ci-bot").ok());
       tx.commit();
     }
     pqxx::work lease_tx(*conn_);
@@ -83,7 +83,7 @@ class GateFlowTest : public ::testing::Test {
     const decision::EvaluationHistory history;
     pqxx::work tx(*conn_);
     const auto committed = workflow::CommitDecision(
-        tx, workflow::LeaseFence{"evaluator-a", *epoch},
+        tx, workflow::LeaseFence{"evaluator-a", *epoch}, {},
         workflow::DecisionInput{id, *registry_.Find("web", 1), telemetry, history, now, "gate"});
     tx.commit();
     ASSERT_EQ(committed.kind, decision::DecisionKind::kAutoRollback);
@@ -104,7 +104,7 @@ class GateFlowTest : public ::testing::Test {
   std::optional<workflow::HandedOut> HandOut(const std::string& id) {
     pqxx::work tx(*conn_);
     store::ReleaseRepository::Lock(tx, id);
-    auto out = workflow::HandOutGateAction(tx, registry_, id, integrations::Orchestrator::kFlagger);
+    auto out = workflow::HandOutGateAction(tx, registry_, {}, id, integrations::Orchestrator::kFlagger);
     tx.commit();
     return out;
   }

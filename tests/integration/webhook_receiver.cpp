@@ -7,8 +7,10 @@
 
 namespace backstop::testing {
 
-WebhookReceiver::WebhookReceiver() : router_(auth_) {
-  router_.Add({"POST", "/rollback", {}, http::BodyPolicy::kRequiredJson,
+WebhookReceiver::WebhookReceiver() : WebhookReceiver(Options{}) {}
+
+WebhookReceiver::WebhookReceiver(Options options) : options_(std::move(options)), router_(auth_) {
+  router_.Add({"POST", options_.path, {}, http::BodyPolicy::kRequiredJson,
                [this](const http::RequestContext& rc, http::Respond respond) {
                  Reply reply;
                  {
@@ -28,7 +30,10 @@ WebhookReceiver::WebhookReceiver() : router_(auth_) {
                  ++*answering_;
                  std::thread([reply, respond = std::move(respond), answering = answering_] {
                    std::this_thread::sleep_for(reply.delay);
-                   respond(http::JsonResponse(reply.status, R"({"ok":true})"));
+                   http::Response r = http::JsonResponse(reply.status, reply.body);
+                   r.content_type = reply.content_type;
+                   for (const auto& h : reply.headers) r.headers.push_back(h);
+                   respond(std::move(r));
                    --*answering;
                  }).detach();
                }});
@@ -38,6 +43,8 @@ WebhookReceiver::WebhookReceiver() : router_(auth_) {
   o.threads = 2;
   o.request_timeout = std::chrono::milliseconds(120000);
   o.shutdown_timeout = std::chrono::milliseconds(2000);
+  o.tls_cert_file = options_.tls_cert_file;
+  o.tls_key_file = options_.tls_key_file;
   server_ = std::make_unique<http::Server>(o, router_, nullptr);
   if (auto s = server_->Start(); !s) throw std::runtime_error(s.error().message);
 }

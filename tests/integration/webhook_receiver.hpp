@@ -13,14 +13,24 @@
 
 namespace backstop::testing {
 
-// A rollback webhook receiver on 127.0.0.1: Backstop's own HTTP server with
-// one public route, answering from a script (status and delay per call,
-// then a default), and recording every request it got.
+// A webhook receiver on 127.0.0.1 — the rollback webhook, or a fake
+// PagerDuty, Slack or notification receiver: Backstop's own HTTP server
+// (HTTPS with a certificate) with one public POST route, answering from a
+// script (status, delay, body and headers per call, then a default), and
+// recording every request it got.
 class WebhookReceiver {
  public:
   struct Reply {
-    int status = 200;
-    std::chrono::milliseconds delay{0};
+    Reply(int status = 200, std::chrono::milliseconds delay = std::chrono::milliseconds(0),
+          std::string body = R"({"ok":true})", std::string content_type = "application/json",
+          std::vector<std::pair<std::string, std::string>> headers = {})
+        : status(status), delay(delay), body(std::move(body)), content_type(std::move(content_type)),
+          headers(std::move(headers)) {}
+    int status;
+    std::chrono::milliseconds delay;
+    std::string body;
+    std::string content_type;
+    std::vector<std::pair<std::string, std::string>> headers;
   };
   struct Received {
     std::string body;
@@ -30,12 +40,22 @@ class WebhookReceiver {
     std::chrono::system_clock::time_point at;
     int answered_status = 0;
   };
+  struct Options {
+    std::string path = "/rollback";
+    std::string tls_cert_file;  // both set: HTTPS only
+    std::string tls_key_file;
+  };
 
   WebhookReceiver();
+  explicit WebhookReceiver(Options options);
   ~WebhookReceiver();
 
   std::uint16_t port() const { return server_->port(); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port()) + "/rollback"; }
+  // http(s)://<host>:<port><path>; `host` must reach 127.0.0.1.
+  std::string url(const std::string& host = "127.0.0.1") const {
+    return std::string(options_.tls_cert_file.empty() ? "http" : "https") + "://" + host + ":" +
+           std::to_string(port()) + options_.path;
+  }
   // Answers `replies` in order, then `otherwise` (200 at once unless given).
   void Script(std::vector<Reply> replies, Reply otherwise);
   std::vector<Received> received() const;
@@ -50,6 +70,7 @@ class WebhookReceiver {
       done(std::optional<Principal>{});
     }
   };
+  Options options_;
   mutable std::mutex mutex_;
   std::deque<Reply> script_;
   Reply otherwise_;

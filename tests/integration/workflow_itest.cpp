@@ -27,6 +27,8 @@
 #include "backstop/workflow/approval_flow.hpp"
 #include "backstop/workflow/decision_commit.hpp"
 #include "backstop/workflow/escalations.hpp"
+#include "backstop/workflow/notifications.hpp"
+#include "backstop/store/notification_repository.hpp"
 #include "backstop/workflow/release_registration.hpp"
 #include "test_support.hpp"
 
@@ -107,7 +109,7 @@ class WorkflowTest : public ::testing::Test {
 
   Result<store::RegisterOutcome> Register(const store::NewRelease& r) {
     pqxx::work tx(*conn_);
-    auto out = workflow::RegisterRelease(tx, r, kDeployer);
+    auto out = workflow::RegisterRelease(tx, notifiers_, r, kDeployer);
     tx.commit();
     return out;
   }
@@ -136,7 +138,7 @@ class WorkflowTest : public ::testing::Test {
     const decision::TelemetrySnapshot telemetry = Telemetry(value, now);
     const decision::EvaluationHistory history;
     pqxx::work tx(*conn_);
-    auto out = workflow::CommitDecision(tx, fence, workflow::DecisionInput{id, *set, telemetry, history, now, "log"});
+    auto out = workflow::CommitDecision(tx, fence, notifiers_, workflow::DecisionInput{id, *set, telemetry, history, now, "log"});
     tx.commit();
     return out;
   }
@@ -158,7 +160,9 @@ class WorkflowTest : public ::testing::Test {
                                            approvals::Verdict verdict = approvals::Verdict::kApprove,
                                            std::optional<std::string> comment = std::nullopt) {
     pqxx::work tx(*conn_);
-    auto out = workflow::DecideEscalation(tx, TestConfig(""),
+    auto config = TestConfig("");
+    config.notifiers = notifiers_;
+    auto out = workflow::DecideEscalation(tx, config,
                                           workflow::ApprovalRequest{escalation_id, actor, verdict, comment});
     tx.commit();
     return out;
@@ -182,14 +186,14 @@ class WorkflowTest : public ::testing::Test {
     report.executor = "log";
     report.jitter = 0.5;
     pqxx::work tx(*conn_);
-    auto out = workflow::RecordActionOutcome(tx, registry_, worker, claimed, report);
+    auto out = workflow::RecordActionOutcome(tx, registry_, notifiers_, worker, claimed, report);
     tx.commit();
     return out;
   }
 
   std::vector<store::EscalationRow> ExpireDue() {
     pqxx::work tx(*conn_);
-    auto out = workflow::ExpireDueEscalations(tx);
+    auto out = workflow::ExpireDueEscalations(tx, notifiers_);
     tx.commit();
     return out;
   }
@@ -272,6 +276,7 @@ class WorkflowTest : public ::testing::Test {
   TestDatabase db_;
   std::unique_ptr<pqxx::connection> conn_;
   policy::PolicyRegistry registry_;
+  config::Notifiers notifiers_;  // none unless a test configures some
 };
 
 // ---- ReleaseRepository::Transition ------------------------------------------
@@ -332,7 +337,7 @@ TEST_F(WorkflowTest, NewReleaseSupersedesThePreviousOneAndItsPendingEscalation) 
   const std::int64_t before = AuditId();
 
   pqxx::work tx(*conn_);
-  const auto out = workflow::RegisterRelease(tx, Deployment("rel-2", "gated"), kDeployer);
+  const auto out = workflow::RegisterRelease(tx, notifiers_, Deployment("rel-2", "gated"), kDeployer);
   ASSERT_TRUE(out) << out.error().message;
   EXPECT_TRUE(out->created);
   EXPECT_EQ(out->superseded, std::vector<std::string>{"rel-1"});
@@ -922,6 +927,208 @@ TEST_F(WorkflowTest, ApproverWhoFindsAnEscalationExpiredExpiresItWithoutAskingAg
   EXPECT_EQ(Scalar<std::string>("SELECT actor FROM audit_log WHERE release_id = $1 AND kind = 'escalation.expired'",
                                 std::string("rel-1")),
             "sre-1");
+}
+
+
+// ---- Notify and the notification outbox -----------------------------------------
+
+config::NotifierConfig Notifier(const std::string& name, config::NotifierType type,
+                                std::vector<domain::NotificationEvent> events, const std::string& match = "*") {
+  config::NotifierConfig n;
+  n.name = name;
+  n.type = type;
+  n.events = std::move(events);
+  n.match = match;
+  return n;
+}
+
+using NE = domain::NotificationEvent;
+const std::vector<NE> kEveryEvent(domain::AllNotificationEvents().begin(), domain::AllNotificationEvents().end());
+
+class NotifyTest : public WorkflowTest {
+ protected:
+  // "notifier:event" of the release's notifications, oldest first.
+  std::vector<std::string> Told(const std::string& release_id) {
+    std::vector<std::string> out;
+    for (const auto& row :
+         Query("SELECT notifier || ':' || event FROM notifications WHERE release_id = $1 ORDER BY seq", release_id)) {
+      out.push_back(row[0].as<std::string>());
+    }
+    return out;
+  }
+  boost::json::object Payload(const std::string& release_id, const std::string& event) {
+    return boost::json::parse(Scalar<std::string>(
+                                  "SELECT payload::text FROM notifications WHERE release_id = $1 AND event = $2 "
+                                  "ORDER BY seq LIMIT 1",
+                                  release_id, event))
+        .as_object();
+  }
+  std::optional<store::ClaimedNotification> ClaimNotification(const std::string& worker) {
+    pqxx::work tx(*conn_);
+    auto c = workflow::ClaimNextNotification(tx, worker, 30s);
+    tx.commit();
+    return c;
+  }
+  workflow::RecordedNotification Answer(const std::string& worker, const store::ClaimedNotification& c,
+                                        actions::ExecutionResult result, int max_attempts = 5) {
+    pqxx::work tx(*conn_);
+    auto out = workflow::RecordNotificationOutcome(tx, worker, c, workflow::NotificationReport{result, max_attempts, 0.5});
+    tx.commit();
+    return out;
+  }
+};
+
+TEST_F(NotifyTest, AnEscalationIsQueuedInItsTransactionForEachNotifierThatTakesIt) {
+  notifiers_ = {Notifier("audit", config::NotifierType::kWebhook, kEveryEvent),
+                Notifier("payments-chat", config::NotifierType::kSlack, kEveryEvent, "payments-*"),
+                Notifier("chat", config::NotifierType::kSlack, {NE::kActionSucceeded})};
+  const std::string esc = Escalate("rel-1");
+  EXPECT_EQ(Told("rel-1"), (std::vector<std::string>{"audit:escalation.opened"}));
+  const auto payload = Payload("rel-1", "escalation.opened");
+  // The resources as their GET routes show them, as of the event.
+  EXPECT_EQ(payload.at("release").at("status").as_string(), "escalated");
+  EXPECT_EQ(payload.at("escalation").at("id").as_string(), esc);
+  EXPECT_EQ(payload.at("escalation").at("state").as_string(), "pending");
+  EXPECT_FALSE(payload.contains("action"));
+  EXPECT_EQ(Scalar<std::string>("SELECT state || ':' || attempts || ':' || escalation_id FROM notifications "
+                                "WHERE release_id = $1",
+                                std::string("rel-1")),
+            "pending:0:" + esc);
+}
+
+TEST_F(NotifyTest, WithoutNotifiersNothingIsQueued) {
+  Escalate("rel-1");
+  EXPECT_EQ(Scalar<int>("SELECT count(*) FROM notifications"), 0);
+}
+
+TEST_F(NotifyTest, PagerDutyTriggersThenResolvesTheSameEscalationOnApproval) {
+  notifiers_ = {Notifier("oncall", config::NotifierType::kPagerDuty, {NE::kEscalationOpened})};
+  const std::string esc = Escalate("rel-1");
+  ASSERT_TRUE(Decide(esc, "sre-1"));
+  EXPECT_EQ(Told("rel-1"), (std::vector<std::string>{"oncall:escalation.opened", "oncall:escalation.approved"}));
+  EXPECT_EQ(Scalar<int>("SELECT count(DISTINCT escalation_id) FROM notifications WHERE escalation_id = $1", esc), 1);
+  EXPECT_EQ(Payload("rel-1", "escalation.approved").at("escalation").at("state").as_string(), "approved");
+}
+
+TEST_F(NotifyTest, PagerDutyResolvesOnlyWhatItPaged) {
+  // Subscribed to failed rollbacks only: an ordinary escalation is never
+  // paged, so its end resolves nothing.
+  notifiers_ = {Notifier("oncall", config::NotifierType::kPagerDuty, {NE::kRollbackFailed})};
+  const std::string esc = Escalate("rel-1");
+  ASSERT_TRUE(Decide(esc, "sre-1", approvals::Verdict::kReject, "keep it"));
+  EXPECT_TRUE(Told("rel-1").empty());
+}
+
+TEST_F(NotifyTest, ARejectionIsTold) {
+  notifiers_ = {Notifier("chat", config::NotifierType::kSlack, kEveryEvent)};
+  ASSERT_TRUE(Decide(Escalate("rel-1"), "sre-1", approvals::Verdict::kReject, "keep it"));
+  EXPECT_EQ(Told("rel-1"), (std::vector<std::string>{"chat:escalation.opened", "chat:escalation.rejected"}));
+}
+
+TEST_F(NotifyTest, AnExpiryIsToldAndResolvesThePage) {
+  notifiers_ = {Notifier("chat", config::NotifierType::kSlack, kEveryEvent),
+                Notifier("oncall", config::NotifierType::kPagerDuty, {NE::kEscalationOpened})};
+  const std::string esc = Escalate("rel-1");
+  Backdate(esc);
+  ExpireDue();
+  EXPECT_EQ(Told("rel-1"), (std::vector<std::string>{"chat:escalation.opened", "oncall:escalation.opened",
+                                                     "chat:escalation.expired", "oncall:escalation.expired"}));
+}
+
+TEST_F(NotifyTest, ASupersededEscalationIsTold) {
+  notifiers_ = {Notifier("chat", config::NotifierType::kSlack, {NE::kEscalationSuperseded})};
+  Escalate("rel-1");
+  Register("rel-2", "gated");
+  EXPECT_EQ(Told("rel-1"), (std::vector<std::string>{"chat:escalation.superseded"}));
+  EXPECT_EQ(Payload("rel-1", "escalation.superseded").at("release").at("status").as_string(), "superseded");
+}
+
+TEST_F(NotifyTest, AFailedRollbackIsToldAsActionFailedThenRollbackFailed) {
+  notifiers_ = {Notifier("chat", config::NotifierType::kSlack, {NE::kActionFailed, NE::kEscalationOpened}),
+                Notifier("oncall", config::NotifierType::kPagerDuty, {NE::kRollbackFailed})};
+  AutoRollBack("rel-1");
+  const auto claimed = Claim("worker-1");
+  ASSERT_TRUE(claimed);
+  Complete("worker-1", *claimed, actions::Outcome::kFailed);
+  // chat does not take rollback.failed, so it hears of the question as escalation.opened.
+  EXPECT_EQ(Told("rel-1"), (std::vector<std::string>{"chat:action.failed", "chat:escalation.opened",
+                                                     "oncall:rollback.failed"}));
+  const auto failed = Payload("rel-1", "action.failed");
+  EXPECT_EQ(failed.at("action").at("state").as_string(), "failed");
+  EXPECT_EQ(failed.at("action").at("last_error").as_string(), "receiver answered 502");
+}
+
+TEST_F(NotifyTest, TheSameEventIsQueuedOncePerNotifier) {
+  notifiers_ = {Notifier("audit", config::NotifierType::kWebhook, kEveryEvent)};
+  const std::string esc = Escalate("rel-1");
+  pqxx::work tx(*conn_);
+  workflow::Notify(tx, notifiers_, NE::kEscalationOpened, {"rel-1", esc, std::nullopt});
+  tx.commit();
+  EXPECT_EQ(Told("rel-1"), (std::vector<std::string>{"audit:escalation.opened"}));
+}
+
+TEST_F(NotifyTest, ANotifierIsToldAboutOneReleaseInOrder) {
+  notifiers_ = {Notifier("oncall", config::NotifierType::kPagerDuty, {NE::kEscalationOpened})};
+  ASSERT_TRUE(Decide(Escalate("rel-1"), "sre-1"));
+  const auto trigger = ClaimNotification("worker-1");
+  ASSERT_TRUE(trigger);
+  EXPECT_EQ(trigger->event, NE::kEscalationOpened);
+  // The resolve waits while its trigger is unfinished, even on another worker.
+  EXPECT_FALSE(ClaimNotification("worker-2"));
+  actions::ExecutionResult retry;
+  retry.outcome = actions::Outcome::kRetry;
+  retry.error = "HTTP 503";
+  EXPECT_EQ(Answer("worker-1", *trigger, retry).state, domain::NotificationState::kPending);
+  EXPECT_FALSE(ClaimNotification("worker-2")) << "a trigger waiting for its retry still holds the resolve back";
+  // Due again (as if its backoff had passed): the trigger goes first, then the resolve.
+  {
+    pqxx::work tx(*conn_);
+    tx.exec0("UPDATE notifications SET next_attempt_at = now()");
+    tx.commit();
+  }
+  const auto again = ClaimNotification("worker-2");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->event, NE::kEscalationOpened);
+  EXPECT_EQ(again->claim.attempt, 2);
+  actions::ExecutionResult ok;
+  ok.outcome = actions::Outcome::kSucceeded;
+  ok.http_status = 202;
+  EXPECT_EQ(Answer("worker-2", *again, ok).state, domain::NotificationState::kSucceeded);
+  const auto resolve = ClaimNotification("worker-1");
+  ASSERT_TRUE(resolve);
+  EXPECT_EQ(resolve->event, NE::kEscalationApproved);
+}
+
+TEST_F(NotifyTest, ARateLimitedNotificationWaitsAtLeastWhatTheReceiverAsked) {
+  notifiers_ = {Notifier("oncall", config::NotifierType::kPagerDuty, {NE::kEscalationOpened})};
+  Escalate("rel-1");
+  const auto c = ClaimNotification("worker-1");
+  ASSERT_TRUE(c);
+  actions::ExecutionResult limited;
+  limited.outcome = actions::Outcome::kRetry;
+  limited.http_status = 429;
+  limited.error = "HTTP 429";
+  limited.retry_after = Millis(30000);
+  EXPECT_EQ(Answer("worker-1", *c, limited).state, domain::NotificationState::kPending);
+  EXPECT_TRUE(Scalar<bool>("SELECT next_attempt_at >= now() + interval '29 seconds' FROM notifications WHERE id = $1",
+                           c->claim.id));
+  EXPECT_EQ(Scalar<int>("SELECT last_status FROM notifications WHERE id = $1", c->claim.id), 429);
+}
+
+TEST_F(NotifyTest, ARetryPastMaxAttemptsFailsAndAStaleWorkerChangesNothing) {
+  notifiers_ = {Notifier("audit", config::NotifierType::kWebhook, kEveryEvent)};
+  Escalate("rel-1");
+  const auto c = ClaimNotification("worker-1");
+  ASSERT_TRUE(c);
+  actions::ExecutionResult retry;
+  retry.outcome = actions::Outcome::kRetry;
+  retry.error = "timeout";
+  EXPECT_TRUE(Answer("worker-2", *c, retry).stale) << "not the lease holder";
+  EXPECT_EQ(Answer("worker-1", *c, retry, /*max_attempts=*/1).state, domain::NotificationState::kFailed);
+  EXPECT_EQ(Scalar<std::string>("SELECT state || ':' || last_error FROM notifications WHERE id = $1", c->claim.id),
+            "failed:timeout (gave up after 1 attempts)");
+  // A failed notification undoes nothing.
+  EXPECT_EQ(Status("rel-1"), "escalated");
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "backstop/common/duration.hpp"
+
 namespace backstop::actions {
 
 // What an executor is asked to do: one attempt of one action.
@@ -36,6 +38,7 @@ struct ExecutionResult {
   std::optional<int> exit_code;
   std::string output;                 // bounded
   std::string error;                  // empty on success
+  std::optional<Millis> retry_after;  // kRetry: not sooner than this (Retry-After, PagerDuty's 429 minimum)
 };
 
 }  // namespace backstop::actions

@@ -27,6 +27,11 @@ Outcome ClassifyHttpStatus(int status);
 // `random01` in [0, 1) comes from the caller (tests pass fixed values).
 Millis BackoffDelay(int attempt, double random01);
 
+// The delay before the next attempt of any outbox row (actions and
+// notifications alike): BackoffDelay, but never sooner than `at_least`
+// (what the receiver asked for, capped at one hour).
+Millis RetryDelay(int attempt, double random01, std::optional<Millis> at_least);
+
 // Expands {service}, {environment}, {from_version}, {to_version},
 // {action_id} and {release_id} inside each argv element. Values are never
 // split or interpreted: each element stays exactly one argument, whatever
@@ -39,12 +44,19 @@ std::vector<std::string> ExpandArgv(const std::vector<std::string>& argv_templat
 // cannot be recorded would be retried forever.
 std::string SanitizeOutput(const std::string& raw, std::size_t max_bytes);
 
-// Splits "http://host:port/path" (port defaults to 80). nullopt for anything else.
+// Splits "http://host:port/path" or "https://host:port/path" (the port
+// defaults to 80 or 443; an IPv6 host is written in brackets, kept without
+// them). nullopt for anything else: another scheme, no host, a bad port,
+// user info, spaces or control characters.
 struct HttpUrl {
+  bool https = false;
   std::string host;
   std::uint16_t port = 80;
   std::string target = "/";
 };
 std::optional<HttpUrl> ParseHttpUrl(const std::string& url);
+
+// localhost, 127.0.0.0/8 and ::1: where plain http:// stays on the machine.
+bool IsLoopbackHost(const std::string& host);
 
 }  // namespace backstop::actions

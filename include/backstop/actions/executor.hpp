@@ -20,8 +20,8 @@ class Executor {
 };
 
 // Builds the executor a config entry describes. A webhook whose secret
-// variable is unset or empty, or whose URL is not plain http://, is a
-// start-up error naming the entry.
+// variable is unset or empty, whose URL is not http(s)://, or whose
+// `ca_file` cannot be loaded is a start-up error naming the entry.
 Result<std::shared_ptr<Executor>> MakeExecutor(const config::ExecutorConfig& config, int index,
                                                const config::EnvLookup& env);
 

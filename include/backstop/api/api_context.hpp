@@ -77,6 +77,7 @@ void AddTelemetryRoutes(http::Router& router, ApiContext& ctx);
 void AddEscalationRoutes(http::Router& router, ApiContext& ctx);
 void AddActionRoutes(http::Router& router, ApiContext& ctx);
 void AddApprovalRoutes(http::Router& router, ApiContext& ctx);
+void AddNotificationRoutes(http::Router& router, ApiContext& ctx);
 // INTEGRATIONS.md §2 and §3, one file each.
 void AddArgoRolloutsRoutes(http::Router& router, ApiContext& ctx);
 void AddFlaggerRoutes(http::Router& router, ApiContext& ctx);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backstop/common/duration.hpp"
+#include "backstop/domain/states.hpp"
 
 namespace backstop::config {
 
@@ -32,8 +33,46 @@ struct ExecutorConfig {
   std::string url;                    // webhook only
   std::string secret_env;             // webhook only: name of the env var holding the secret
   std::vector<std::string> argv;      // command only: argv template
+  std::string ca_file;                // webhook only: CA certificates for https (absolute after
+                                      // loading); empty = the system store
   Millis timeout = Millis(5000);
   int max_attempts = 5;
+};
+
+// Where notifications go; the wire strings are the config's `type`.
+enum class NotifierType {
+  kPagerDuty,  // pagerduty: PagerDuty Events API v2, one incident per escalation (trigger, then resolve)
+  kSlack,      // slack: a Slack incoming webhook
+  kWebhook,    // webhook: a POST signed like the rollback webhook
+};
+std::string_view ToString(NotifierType t);
+std::optional<NotifierType> ParseNotifierType(std::string_view text);
+
+// PagerDuty's Events API v2 endpoint, unless a notifier's `url` overrides it.
+inline constexpr std::string_view kPagerDutyEventsUrl = "https://events.pagerduty.com/v2/enqueue";
+
+// One notifier: every event in `events` about a service matching `match` is
+// written to the notification outbox for it. Secrets are named here and read
+// from the environment when the notifier is built, never stored or logged.
+struct NotifierConfig {
+  std::string name;                              // unique; the `notifier` of each notification
+  NotifierType type = NotifierType::kWebhook;
+  std::string match = "*";                       // service glob
+  std::vector<domain::NotificationEvent> events; // the type's default when the key is absent
+  std::string routing_key_env;                   // pagerduty: the variable holding the routing key
+  std::string url_env;                           // slack: the variable holding the webhook URL (a secret)
+  std::string url;                               // webhook: the receiver; pagerduty: overrides kPagerDutyEventsUrl
+  std::string secret_env;                        // webhook: the variable holding the signing secret
+  std::string ca_file;                           // https: CA certificates (absolute); empty = system store
+  Millis timeout = Millis(5000);
+  int max_attempts = 10;
+};
+using Notifiers = std::vector<NotifierConfig>;
+
+// Inbound TLS: the API and /metrics are then served over HTTPS only.
+struct TlsConfig {
+  std::string cert_file;  // PEM certificate chain (absolute after loading)
+  std::string key_file;   // PEM private key (absolute after loading)
 };
 
 // The kind of metrics store a telemetry source is; the wire string is the
@@ -60,7 +99,8 @@ struct SourceLabels {
 struct TelemetrySourceConfig {
   std::string name;
   TelemetrySourceType type = TelemetrySourceType::kPrometheus;
-  std::string url;                     // http://host[:port][/prefix]; the API is under prefix/api/v1
+  std::string url;                     // http(s)://host[:port][/prefix]; the API is under prefix/api/v1
+  std::string ca_file;                 // https: CA certificates (absolute after loading); empty = system store
   Millis interval = Millis(10000);     // one pull per (source, signal) per interval
   Millis timeout = Millis(5000);       // per query; also sent as the query's `timeout`
   int max_concurrency = 4;             // queries of this source in flight at once
@@ -138,6 +178,9 @@ struct Config {
   std::vector<ExecutorConfig> executors;      // default: one `log` executor matching "*"
   std::vector<TelemetrySourceConfig> telemetry_sources;  // default: none (push only)
   IntegrationsConfig integrations;
+  Notifiers notifiers;                        // default: none
+  std::string ui_url;                         // links in notifications; no trailing '/'; empty = no links
+  std::optional<TlsConfig> tls;               // absent: plain HTTP
 
   // Migrations connect here: migration_database_url, or database_url without it.
   const std::string& MigrationDatabaseUrl() const {

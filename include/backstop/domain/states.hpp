@@ -2,9 +2,12 @@
 
 #include <initializer_list>
 #include <optional>
+#include <span>
+#include <string>
 #include <string_view>
 
-// The states a release, an escalation and an action move through. Each wire
+// The states a release, an escalation, an action and a notification move
+// through, and the events notifications are sent for. Each wire
 // string is documented once, beside its enumerator, and lives in one table in
 // states.cpp; the strings are part of the external contract (answers, the
 // database's CHECK constraints) and never change once shipped. Only
@@ -58,5 +61,36 @@ enum class DecidedBy {
 };
 std::string_view ToString(DecidedBy d);
 std::optional<DecidedBy> ParseDecidedBy(std::string_view text);
+
+enum class NotificationState {
+  kPending,    // pending: queued, or waiting for its next attempt
+  kRunning,    // running: claimed by a worker under a lease
+  kSucceeded,  // succeeded: the receiver confirmed it
+  kFailed,     // failed: gave up (a refusal, or max_attempts); nothing else is undone
+};
+std::string_view ToString(NotificationState s);
+std::optional<NotificationState> ParseNotificationState(std::string_view text);
+
+// What a notification tells (the notifier config's `events`, the
+// notification's `event`, the webhook body's `event`).
+enum class NotificationEvent {
+  kEscalationOpened,      // escalation.opened: a human is asked to approve or reject
+  kEscalationApproved,    // escalation.approved: enough approvals; the rollback (if any) was queued
+  kEscalationRejected,    // escalation.rejected: a human kept the release
+  kEscalationExpired,     // escalation.expired: nobody answered before expires_at
+  kEscalationSuperseded,  // escalation.superseded: a newer release replaced the one in question
+  kActionSucceeded,       // action.succeeded: the executor confirmed the rollback
+  kActionFailed,          // action.failed: the rollback gave up (rollback.failed follows when a human is asked)
+  kRollbackFailed,        // rollback.failed: an escalation opened because a rollback failed for good
+  kRollbackIneffective,   // rollback.ineffective: an escalation opened because the restored version still breaches
+};
+std::string_view ToString(NotificationEvent e);
+std::optional<NotificationEvent> ParseNotificationEvent(std::string_view text);
+// Every event, in the order above ("*" in a notifier's `events`).
+std::span<const NotificationEvent> AllNotificationEvents();
+// "escalation.opened, escalation.approved, ...": for "must be one of" messages.
+std::string NotificationEventNames();
+// The events after which an escalation is no longer `pending`.
+bool EndsEscalation(NotificationEvent e);
 
 }  // namespace backstop::domain

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backstop/common/db_clock.hpp"
+#include "backstop/config/config.hpp"
 #include "backstop/evaluator/evaluator_lease.hpp"
 #include "backstop/policy/policy_registry.hpp"
 #include "backstop/pull/pull_plan.hpp"
@@ -26,7 +27,8 @@ namespace backstop::evaluator {
 class RollbackVerifier {
  public:
   RollbackVerifier(store::DbPool& pool, policy::PolicyRegistry& registry, telemetry::WindowStore& windows,
-                   metrics::Metrics& metrics, const EvaluatorLease& lease, const DbClock& clock);
+                   metrics::Metrics& metrics, const EvaluatorLease& lease, const DbClock& clock,
+                   const config::Notifiers& notifiers);
 
   void RunOnce();
 
@@ -41,6 +43,7 @@ class RollbackVerifier {
   metrics::Metrics& metrics_;
   const EvaluatorLease& lease_;
   const DbClock& clock_;
+  const config::Notifiers& notifiers_;
   std::map<std::string, TimePoint> breach_since_;  // releases whose restored version breaches, since when
   mutable std::mutex verifying_mutex_;
   std::vector<pull::PullRelease> verifying_;  // guarded by verifying_mutex_

@@ -25,9 +25,14 @@ struct ServerOptions {
   Millis idle_timeout = Millis(60000);
   Millis request_timeout = Millis(5000);
   Millis shutdown_timeout = Millis(10000);
+  // Both set: HTTPS only (PEM certificate chain and private key; TLS 1.2+).
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
-// The HTTP/1.1 server (Boost.Beast over Asio; both stay inside server.cpp).
+// The HTTP/1.1 server (Boost.Beast over Asio; both stay inside server.cpp),
+// plain or, with a certificate and key, HTTPS only (the TLS handshake runs
+// under the read timeout before the first request is read).
 //
 // Shape of Beast's async server: one session per connection, kept alive by
 // its pending operations and serialized on a strand; a fresh parser per
@@ -46,7 +51,9 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and starts serving; fails (with the reason) if it cannot bind.
+  // Binds and starts serving; fails (with the reason) if it cannot bind or
+  // cannot load the TLS certificate or key (the error names tls.cert_file or
+  // tls.key_file).
   Status Start();
   std::uint16_t port() const;
 

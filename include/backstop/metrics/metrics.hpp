@@ -72,6 +72,9 @@ class Metrics {
   void CountStaleCompletion() { stale_completions_.Increment(); }
   void SetActionsPending(std::int64_t n) { actions_pending_.Set(static_cast<double>(n)); }
 
+  // Notifications (notifier names come from the config: bounded).
+  void CountNotification(const std::string& notifier, const std::string& event, const std::string& result);
+  void SetNotificationsPending(std::int64_t n) { notifications_pending_.Set(static_cast<double>(n)); }
   // Integrations (INTEGRATIONS.md §2, §3). `integration` is argo-rollouts,
   // flagger, cdevents or github; `result` one of a small fixed set
   // (proceed, hold, rollback, allowed, refused, recorded, registered,
@@ -117,6 +120,8 @@ class Metrics {
   prometheus::Histogram& action_duration_;
   prometheus::Counter& stale_completions_;
   prometheus::Gauge& actions_pending_;
+  prometheus::Family<prometheus::Counter>& notifications_;
+  prometheus::Gauge& notifications_pending_;
   prometheus::Family<prometheus::Counter>& integration_requests_;
   prometheus::Family<prometheus::Counter>& gate_handouts_;
   prometheus::Counter& gate_timeouts_;

@@ -12,6 +12,7 @@
 #include "backstop/common/time_format.hpp"
 #include "backstop/decision/decide.hpp"
 #include "backstop/domain/states.hpp"
+#include "backstop/store/outbox.hpp"
 #include "backstop/store/paging.hpp"
 
 namespace backstop::store {
@@ -57,21 +58,16 @@ struct NewAction {
 
 // One attempt of an action, as claimed by a worker.
 struct ClaimedAction {
+  OutboxClaim claim;               // the row and the attempt that fences its writes
   actions::ActionRequest request;  // what the executor is sent
   std::string release_class;
   decision::ProposedActionType action_type = decision::ProposedActionType::kRollback;
 };
 
-// How a fenced attempt ends: the new state (pending = retry later) and what
-// the attempt row records.
+// How a fenced attempt ends: the outbox completion (final outcome, error,
+// backoff, executor) and what the attempt row records.
 struct AttemptCompletion {
-  std::string action_id;
-  std::string worker;
-  int attempt = 0;
-  domain::ActionState state = domain::ActionState::kFailed;
-  std::optional<std::string> error;
-  std::string executor;
-  std::int64_t retry_in_ms = 0;
+  OutboxCompletion fenced;
   actions::Outcome outcome = actions::Outcome::kFailed;  // what the attempt itself returned
   std::optional<int> http_status;
   std::optional<int> exit_code;
@@ -87,7 +83,7 @@ struct PendingGateAction {
 };
 
 // Rollback actions and the transactional outbox they form: actions are
-// queued in the deciding transaction and claimed by workers with
+// queued in the deciding transaction and claimed through store::Outbox with
 // FOR UPDATE SKIP LOCKED under a lease (owner, expiry from the database's
 // now(), attempt + 1). Every write after the claim is fenced on
 // (lease_owner, attempts), so a worker whose lease was taken over changes nothing.
@@ -107,8 +103,9 @@ class ActionRepository {
                                const std::string& environment, Millis per);
   static std::int64_t CountPending(pqxx::transaction_base& tx);
 
-  // The outbox. Claims the next due action (pending and due, or running with
-  // an expired lease; automatic ones wait while frozen) for `worker`. Gate
+  // The outbox (store::Outbox, kind kActions). Claims the next due action
+  // (pending and due, or running with an expired lease; automatic ones wait
+  // while frozen) for `worker` and reads what the executor needs. Gate
   // actions (executor `gate`) are never claimed here: a gate answer or the
   // timeout sweep claims them with ClaimGate.
   static std::optional<ClaimedAction> ClaimNext(pqxx::work& tx, const std::string& worker, Millis lease);
@@ -123,11 +120,6 @@ class ActionRepository {
   static std::vector<PendingGateAction> ListPendingGate(pqxx::transaction_base& tx);
   static void RecordAttemptStarted(pqxx::work& tx, const std::string& action_id, int attempt,
                                    const std::string& worker);
-  // Extends the lease while an attempt runs; false if it was taken over.
-  static bool RenewLease(pqxx::work& tx, const std::string& action_id, const std::string& worker, int attempt,
-                         Millis lease);
-  // Expires the leases `worker` holds (its previous life is over); returns how many.
-  static std::int64_t ReclaimLeasesOf(pqxx::work& tx, const std::string& worker);
   // Records the end of an attempt if this worker still holds its lease;
   // false (nothing written) when it was taken over.
   static bool CompleteAttempt(pqxx::work& tx, const AttemptCompletion& c);

@@ -7,6 +7,7 @@
 
 #include "backstop/actions/action_request.hpp"
 #include "backstop/common/duration.hpp"
+#include "backstop/config/config.hpp"
 #include "backstop/domain/states.hpp"
 #include "backstop/policy/policy_registry.hpp"
 #include "backstop/store/action_repository.hpp"
@@ -40,9 +41,10 @@ struct RecordedOutcome {
 // Records an attempt's outcome: succeeded → the release is `rolled_back`;
 // retry → pending again after an exponential backoff; failed (or retry past
 // max_attempts) → the release is `rollback_failed` and a `rollback.failed`
-// escalation asks a human (unless one is pending). Audited either way.
+// escalation asks a human (unless one is pending). Audited either way;
+// action.succeeded and action.failed are notified.
 RecordedOutcome RecordActionOutcome(pqxx::work& tx, const policy::PolicyRegistry& registry,
-                                    const std::string& worker, const store::ClaimedAction& claimed,
-                                    const AttemptReport& report);
+                                    const config::Notifiers& notifiers, const std::string& worker,
+                                    const store::ClaimedAction& claimed, const AttemptReport& report);
 
 }  // namespace backstop::workflow

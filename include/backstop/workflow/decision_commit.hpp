@@ -6,6 +6,7 @@
 
 #include <pqxx/pqxx>
 
+#include "backstop/config/config.hpp"
 #include "backstop/decision/decide.hpp"
 #include "backstop/domain/states.hpp"
 #include "backstop/policy/threshold_set.hpp"
@@ -45,13 +46,16 @@ struct CommittedDecision {
 // the database's mode and budget, and writes the decision with either an
 // action or an escalation, the release's new status and the audit entry.
 // Duplicate or concurrent evaluations create nothing twice (one decision
-// per episode, by a unique index). The caller commits `tx`.
-CommittedDecision CommitDecision(pqxx::work& tx, const LeaseFence& fence, const DecisionInput& input);
+// per episode, by a unique index). An escalation is notified. The caller
+// commits `tx`.
+CommittedDecision CommitDecision(pqxx::work& tx, const LeaseFence& fence, const config::Notifiers& notifiers,
+                                 const DecisionInput& input);
 
 // Post-rollback verification found the restored version still breaching:
 // opens the release's one `rollback.ineffective` escalation (fenced like a
 // decision). False when fenced out, no longer rolled back, or already asked.
-bool CommitIneffectiveRollback(pqxx::work& tx, const LeaseFence& fence, const std::string& release_id,
-                               const policy::ThresholdSet& thresholds, const decision::Evaluation& evidence);
+bool CommitIneffectiveRollback(pqxx::work& tx, const LeaseFence& fence, const config::Notifiers& notifiers,
+                               const std::string& release_id, const policy::ThresholdSet& thresholds,
+                               const decision::Evaluation& evidence);
 
 }  // namespace backstop::workflow

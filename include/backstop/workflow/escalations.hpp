@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include "backstop/common/duration.hpp"
+#include "backstop/config/config.hpp"
 #include "backstop/decision/decide.hpp"
 #include "backstop/policy/threshold_set.hpp"
 #include "backstop/store/action_repository.hpp"
@@ -13,8 +14,8 @@
 #include "backstop/store/release_repository.hpp"
 
 // Every escalation is built by one of the factories here and opened by
-// OpenEscalation, which writes it and audits `escalation.opened`. Expiry and
-// asking again live here too. Callers hold the release row lock (the lock
+// OpenEscalation, which writes it, audits `escalation.opened` and notifies.
+// Expiry and asking again live here too. Callers hold the release row lock (the lock
 // order: release, escalation, audit).
 namespace backstop::workflow {
 
@@ -41,20 +42,23 @@ store::NewEscalation EscalationForIneffectiveRollback(const store::Release& rele
 // The same question again, with a fresh expiry, after `expired` went unanswered.
 store::NewEscalation EscalationAskedAgain(const store::EscalationRow& expired);
 
-// Writes a pending escalation and audits `escalation.opened`.
-store::EscalationRow OpenEscalation(pqxx::work& tx, const store::NewEscalation& e);
+// Writes a pending escalation, audits `escalation.opened` and notifies it
+// (as rollback.failed / rollback.ineffective where its reasons say so).
+store::EscalationRow OpenEscalation(pqxx::work& tx, const config::Notifiers& notifiers,
+                                    const store::NewEscalation& e);
 
 // Expires one pending escalation past its expiry and starts a new episode
 // for its release (so the next evaluation may ask again); audits
-// `escalation.expired` as `actor`. Like ExpireDueEscalations, asks again at
-// once when the release's rollback failed (nothing re-evaluates it). The
-// caller holds the release row lock. False if it was not pending or not due.
-bool ExpireEscalation(pqxx::work& tx, const std::string& escalation_id, const std::string& release_id,
-                      const std::string& actor);
+// `escalation.expired` as `actor` and notifies it. Like
+// ExpireDueEscalations, asks again at once when the release's rollback
+// failed (nothing re-evaluates it). The caller holds the release row lock.
+// False if it was not pending or not due.
+bool ExpireEscalation(pqxx::work& tx, const config::Notifiers& notifiers, const std::string& escalation_id,
+                      const std::string& release_id, const std::string& actor);
 
 // Expires every due escalation (locking each release first) and asks again
 // for releases whose rollback failed: nothing re-evaluates those, so their
 // unanswered question is repeated here. Returns the expired escalations.
-std::vector<store::EscalationRow> ExpireDueEscalations(pqxx::work& tx);
+std::vector<store::EscalationRow> ExpireDueEscalations(pqxx::work& tx, const config::Notifiers& notifiers);
 
 }  // namespace backstop::workflow

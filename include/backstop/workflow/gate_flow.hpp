@@ -48,7 +48,8 @@ struct GateOutcome {
 // argo-rollouts. `release.request_body` must leave traffic_percent out.
 // The caller commits `tx`.
 Result<GateOutcome> CallArgoRolloutsGate(pqxx::work& tx, const policy::PolicyRegistry& registry,
-                                         const store::NewRelease& release, const std::string& actor);
+                                         const config::Notifiers& notifiers, const store::NewRelease& release,
+                                         const std::string& actor);
 
 struct HookOutcome {
   GateOutcome gate;
@@ -60,7 +61,8 @@ struct HookOutcome {
 // hands out the pending gate action to flagger; post-rollout and event are
 // audited as integration.event with `event` (which carries no token).
 Result<HookOutcome> CallFlaggerHook(pqxx::work& tx, const policy::PolicyRegistry& registry,
-                                    const store::NewRelease& release, const std::string& actor,
+                                    const config::Notifiers& notifiers, const store::NewRelease& release,
+                                    const std::string& actor,
                                     integrations::FlaggerHook hook, const boost::json::object& event);
 
 // Hands the release's pending gate action out to `by`: claimed, audited
@@ -68,7 +70,8 @@ Result<HookOutcome> CallFlaggerHook(pqxx::work& tx, const policy::PolicyRegistry
 // (`action.succeeded` with picked_up_by; the release becomes rolled_back).
 // The caller holds the release row lock. nullopt when none is pending.
 std::optional<HandedOut> HandOutGateAction(pqxx::work& tx, const policy::PolicyRegistry& registry,
-                                           const std::string& release_id, integrations::Orchestrator by);
+                                           const config::Notifiers& notifiers, const std::string& release_id,
+                                           integrations::Orchestrator by);
 
 struct FailedGateAction {
   std::string action_id;

@@ -92,6 +92,13 @@ TEST(DeliveryTest, SubstitutedValuesAreNotExpandedAgain) {
   EXPECT_EQ(ExpandArgv({"{service}"}, a)[0], "{environment}");
 }
 
+TEST(DeliveryTest, RetryDelayIsTheBackoffButNeverSoonerThanTheReceiverAsked) {
+  EXPECT_EQ(RetryDelay(3, 0.5, std::nullopt), BackoffDelay(3, 0.5));
+  EXPECT_EQ(RetryDelay(3, 0.5, Millis(30000)), Millis(30000));
+  EXPECT_EQ(RetryDelay(12, 0.99, Millis(1000)), BackoffDelay(12, 0.99));
+  EXPECT_EQ(RetryDelay(1, 0.0, Millis(10LL * 3600 * 1000)), Millis(3600 * 1000));  // capped at an hour
+}
+
 TEST(DeliveryTest, ParsesPlainHttpUrls) {
   auto u = ParseHttpUrl("http://127.0.0.1:9000/rollback?x=1");
   ASSERT_TRUE(u.has_value());
@@ -102,9 +109,37 @@ TEST(DeliveryTest, ParsesPlainHttpUrls) {
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->port, 80);
   EXPECT_EQ(d->target, "/");
-  EXPECT_FALSE(ParseHttpUrl("https://x/").has_value());
+  EXPECT_FALSE(d->https);
   EXPECT_FALSE(ParseHttpUrl("http://:80/").has_value());
   EXPECT_FALSE(ParseHttpUrl("http://x:99999/").has_value());
+  EXPECT_FALSE(ParseHttpUrl("ftp://x/").has_value());
+  EXPECT_FALSE(ParseHttpUrl("http://user:pw@x/").has_value());
+  EXPECT_FALSE(ParseHttpUrl("http://x y/").has_value());
+}
+
+TEST(DeliveryTest, ParsesHttpsUrlsWithTheirDefaultPort) {
+  auto u = ParseHttpUrl("https://events.pagerduty.com/v2/enqueue");
+  ASSERT_TRUE(u.has_value());
+  EXPECT_TRUE(u->https);
+  EXPECT_EQ(u->host, "events.pagerduty.com");
+  EXPECT_EQ(u->port, 443);
+  EXPECT_EQ(u->target, "/v2/enqueue");
+  auto v6 = ParseHttpUrl("https://[::1]:8443?a=b#frag");
+  ASSERT_TRUE(v6.has_value());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 8443);
+  EXPECT_EQ(v6->target, "/?a=b");
+  EXPECT_FALSE(ParseHttpUrl("https://[::1/").has_value());
+  EXPECT_FALSE(ParseHttpUrl("https://::1/").has_value());
+}
+
+TEST(DeliveryTest, LoopbackHostsAreLocalhostAnd127And6Loopback) {
+  for (const char* host : {"localhost", "127.0.0.1", "127.1.2.3", "::1", "api.localhost"}) {
+    EXPECT_TRUE(IsLoopbackHost(host)) << host;
+  }
+  for (const char* host : {"10.0.0.1", "127.example.com", "hooks.slack.com", "localhost.example", "::2"}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
 }
 
 }  // namespace

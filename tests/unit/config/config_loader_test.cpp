@@ -334,12 +334,18 @@ TEST(ConfigLoaderTest, RejectsWebhookUrlThatIsNotHttp) {
             "executors[0].url: must be an http:// or https:// URL");
 }
 
-TEST(ConfigLoaderTest, RejectsHttpsWebhookUrlUntilOutboundTlsExists) {
-  // Start-up refuses https (the webhook executor speaks plain HTTP), so the
-  // loader refuses it too, naming the key.
-  EXPECT_EQ(ErrorOf("executors:\n  - type: webhook\n    url: https://hooks.example/rollback\n"
-                    "    secret_env: HOOK_SECRET\n"),
-            "executors[0].url: https:// is not supported yet (outbound TLS is coming); use http://");
+TEST(ConfigLoaderTest, AcceptsHttpsWebhookUrlWithACaFileRelativeToTheConfig) {
+  const Result<Config> result = Parse(
+      "executors:\n  - type: webhook\n    url: https://hooks.example/rollback\n"
+      "    secret_env: HOOK_SECRET\n    ca_file: certs/ca.pem\n");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->executors[0].url, "https://hooks.example/rollback");
+  EXPECT_EQ(result->executors[0].ca_file, "/srv/backstop/certs/ca.pem");
+}
+
+TEST(ConfigLoaderTest, RejectsCaFileOnAnExecutorThatMakesNoHttpRequest) {
+  EXPECT_EQ(ErrorOf("executors:\n  - type: log\n    ca_file: ca.pem\n"),
+            "executors[0].ca_file: is not valid for a log executor");
 }
 
 TEST(ConfigLoaderTest, AcceptsPlainHttpWebhookUrl) {

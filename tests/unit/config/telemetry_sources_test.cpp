@@ -120,18 +120,19 @@ TEST(TelemetrySourcesConfigTest, RefusesABadUrl) {
     EXPECT_EQ(ErrorsOf(OneSource().replace(OneSource().find("http://prometheus:9090"), 22, url)),
               std::vector<std::string>{
                   url == std::string("http://prom:99999")
-                      ? "telemetry_sources[0].url: must be http://host[:port][/path] with a port from 1 to 65535"
+                      ? "telemetry_sources[0].url: must be http(s)://host[:port][/path] with a port from 1 to 65535"
                       : "telemetry_sources[0].url: must be an http:// or https:// URL without a query or fragment"})
         << url;
   }
 }
 
-TEST(TelemetrySourcesConfigTest, RefusesHttpsClearlyUntilOutboundTlsLands) {
-  std::string text = OneSource();
+TEST(TelemetrySourcesConfigTest, AcceptsHttpsWithACaFileRelativeToTheConfig) {
+  std::string text = OneSource("    ca_file: certs/prom-ca.pem\n");
   text.replace(text.find("http://"), 7, "https://");
-  EXPECT_EQ(ErrorsOf(text),
-            std::vector<std::string>{
-                "telemetry_sources[0].url: https:// is not supported yet (outbound TLS is coming); use http://"});
+  const Result<Config> config = Parse(text);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->telemetry_sources[0].url, "https://prometheus:9090");
+  EXPECT_EQ(config->telemetry_sources[0].ca_file, "/srv/backstop/certs/prom-ca.pem");
 }
 
 TEST(TelemetrySourcesConfigTest, RefusesADuplicateName) {

@@ -40,6 +40,31 @@ TEST(StatesTest, ReleaseStatusesMapToTheirWireStringsAndBack) {
   ExpectRoundTrips(kReleaseStatuses, ParseReleaseStatus);
 }
 
+TEST(StatesTest, NotificationStatesMapToTheirWireStringsAndBack) {
+  ExpectRoundTrips<NotificationState>({{NotificationState::kPending, "pending"},
+                                       {NotificationState::kRunning, "running"},
+                                       {NotificationState::kSucceeded, "succeeded"},
+                                       {NotificationState::kFailed, "failed"}},
+                                      ParseNotificationState);
+}
+
+TEST(StatesTest, NotificationEventsMapToTheirWireStringsAndBack) {
+  using E = NotificationEvent;
+  const std::vector<std::pair<E, std::string_view>> events{
+      {E::kEscalationOpened, "escalation.opened"},       {E::kEscalationApproved, "escalation.approved"},
+      {E::kEscalationRejected, "escalation.rejected"},   {E::kEscalationExpired, "escalation.expired"},
+      {E::kEscalationSuperseded, "escalation.superseded"}, {E::kActionSucceeded, "action.succeeded"},
+      {E::kActionFailed, "action.failed"},               {E::kRollbackFailed, "rollback.failed"},
+      {E::kRollbackIneffective, "rollback.ineffective"},
+  };
+  ExpectRoundTrips(events, ParseNotificationEvent);
+  EXPECT_EQ(AllNotificationEvents().size(), events.size());
+  int ending = 0;
+  for (const auto e : AllNotificationEvents()) ending += EndsEscalation(e) ? 1 : 0;
+  EXPECT_EQ(ending, 4);  // approved, rejected, expired, superseded
+  EXPECT_FALSE(EndsEscalation(E::kEscalationOpened));
+}
+
 TEST(StatesTest, EscalationStatesMapToTheirWireStringsAndBack) {
   ExpectRoundTrips<EscalationState>({{EscalationState::kPending, "pending"},
                                      {EscalationState::kApproved, "approved"},

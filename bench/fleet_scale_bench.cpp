@@ -118,7 +118,7 @@ int main() {
       r.release_class = "fleet";
       r.traffic_percent = 5;
       r.request_body = "{}";
-      auto out = workflow::RegisterRelease(tx, r, "bench-ci");
+      auto out = workflow::RegisterRelease(tx, config::Notifiers{}, r, "bench-ci");
       if (!out) {
         std::fprintf(stderr, "registering %s: %s\n", r.id.c_str(), out.error().message.c_str());
         return 1;

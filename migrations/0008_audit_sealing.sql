@@ -25,7 +25,7 @@ ALTER TABLE audit_log ALTER COLUMN hash DROP NOT NULL;
 -- a long transaction's entries still read in a plausible order).
 ALTER TABLE audit_log ALTER COLUMN at SET DEFAULT clock_timestamp();
 -- When the sealer chained the entry (its clock): sealing delay = sealed_at - at,
--- exported to metrics and measured by bench/audit_sealing (not hashed: it is
+-- as bench/deployment_throughput_bench measures it (not hashed: it is
 -- bookkeeping about the chain, not part of the event).
 ALTER TABLE audit_log ADD COLUMN sealed_at timestamptz;
 -- The old trigger refuses every UPDATE; it goes first so the rows already

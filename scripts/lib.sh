@@ -110,10 +110,11 @@ pg_stop() {
   pg_as "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
 }
 
-# pg_psql DATADIR PORT SQL...: run SQL as the superuser.
+# pg_psql DATADIR PORT SQL...: run SQL as the superuser (in database
+# PG_DB, default postgres).
 pg_psql() {
   local data="$1" port="$2"; shift 2
-  pg_as psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q "$@"
+  pg_as psql -h 127.0.0.1 -p "$port" -U postgres -d "${PG_DB:-postgres}" -v ON_ERROR_STOP=1 -q "$@"
 }
 
 free_port() {
@@ -133,6 +134,13 @@ start_throwaway_pg() {
   # Throwaway data: durability does not matter, speed does.
   PG_FSYNC=off pg_init "$BACKSTOP_PG_DATA" "$BACKSTOP_PG_PORT"
   pg_start "$BACKSTOP_PG_DATA"
+  # Two roles, as in production (README: Database roles): backstop_owner
+  # creates, migrates and owns the test databases; backstop serves with the
+  # grants the migrator gives it. The owner is a member of the serving role
+  # (not the reverse), so it may end the serving role's sessions when it
+  # drops a test database.
   pg_psql "$BACKSTOP_PG_DATA" "$BACKSTOP_PG_PORT" \
-    -c "CREATE ROLE backstop LOGIN CREATEDB" -c "CREATE DATABASE backstop_test OWNER backstop"
+    -c "CREATE ROLE backstop_owner LOGIN CREATEDB" -c "CREATE ROLE backstop LOGIN" \
+    -c "GRANT backstop TO backstop_owner" \
+    -c "CREATE DATABASE backstop_test OWNER backstop_owner"
 }

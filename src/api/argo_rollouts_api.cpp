@@ -26,7 +26,7 @@ void PostGate(ApiContext& ctx, const http::RequestContext& rc, http::Respond res
   rules.traffic_may_be_text = true;                  // "{{args.traffic}}" arrives as a string
   rules.traffic_outside_identity = true;             // later calls update it
   rules.previous_equal_to_version_is_absent = true;  // stable == latest hash: no older revision
-  auto parsed = ParseDeployment(*body, ctx.registry, rules);
+  auto parsed = ParseDeployment(*body, ctx.registry, rules, rc.request.body);
   if (!parsed) return RefuseIntegration(ctx, kIntegration, respond, parsed.error());
   const std::string actor = rc.principal->name;
   RunIntegration<workflow::GateOutcome>(

@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include "backstop/common/json_numbers.hpp"
+
 #include "backstop/api/json_codec.hpp"
 #include "backstop/common/identifiers.hpp"
 #include "backstop/integrations/flagger.hpp"
@@ -15,6 +17,8 @@ namespace {
 
 // Metadata is free-form context for humans; bounded so it cannot bloat rows.
 constexpr std::size_t kMaxMetadataBytes = 16384;
+constexpr const char* kMetadataNumberRule =
+    "numbers must be finite doubles (at most about 1.8e308 in magnitude) and integers must fit in 64 bits";
 constexpr const char* kTrafficRule = "must be a number from 0 to 100";
 
 // Collects every problem with a body so the client fixes them in one go,
@@ -80,7 +84,7 @@ std::optional<double> TrafficPercent(const boost::json::object& o, bool may_be_t
 }  // namespace
 
 Result<store::NewRelease> ParseDeployment(const boost::json::object& o, const policy::PolicyRegistry& registry,
-                                          const DeploymentRules& rules) {
+                                          const DeploymentRules& rules, std::string_view raw_body) {
   if (auto s = RejectUnknownFields(o, {"id", "service", "environment", "version", "previous_version",
                                        "release_class", "traffic_percent", "shared_infrastructure",
                                        "triggered_by", "metadata"});
@@ -128,6 +132,9 @@ Result<store::NewRelease> ParseDeployment(const boost::json::object& o, const po
   if (const auto* v = o.if_contains("metadata"); v != nullptr && !v->is_null()) {
     if (!v->is_object()) {
       errors.Add("metadata", "must be a JSON object");
+    } else if (HasNonFiniteNumber(*v) || KeysWithOversizedIntegers(raw_body).count("metadata") != 0) {
+      // 1e309 parses to infinity, which PostgreSQL's json refuses: a 400, not a 500.
+      errors.Add("metadata", kMetadataNumberRule);
     } else {
       std::string text = boost::json::serialize(*v);
       if (text.size() > kMaxMetadataBytes) {

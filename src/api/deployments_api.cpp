@@ -22,7 +22,7 @@ namespace {
 void PostDeployment(ApiContext& ctx, const http::RequestContext& rc, http::Respond respond) {
   auto body = ParseJsonObject(rc.request.body);
   if (!body) return respond(http::ErrorResponse(body.error()));
-  auto parsed = ParseDeployment(*body, ctx.registry);  // api/deployment_json
+  auto parsed = ParseDeployment(*body, ctx.registry, {}, rc.request.body);  // api/deployment_json
   if (!parsed) return respond(http::ErrorResponse(parsed.error()));
   const std::string deployed_by = rc.principal->name;
   struct Registered {

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "backstop/common/identifiers.hpp"
+#include "backstop/common/writable_json.hpp"
 #include "backstop/http/error_response.hpp"
 
 namespace backstop::api {
@@ -141,7 +142,17 @@ boost::json::object AuditEntryToJson(const audit::AuditEntry& e) {
   return o;
 }
 
-std::string Serialize(const boost::json::value& v) { return boost::json::serialize(v); }
+// The last guard of "every answer is JSON": nothing should hand in an
+// infinite number or bytes that are not UTF-8 (numbers from requests are
+// checked, evaluations write through JsonNumber, parsed bodies are valid
+// UTF-8, error bodies are repaired where they are built), so the copy is
+// only paid for in the case that must not happen.
+std::string Serialize(const boost::json::value& v) {
+  if (IsWritableJson(v)) return boost::json::serialize(v);
+  boost::json::value copy = v;
+  MakeWritableJson(copy);
+  return boost::json::serialize(copy);
+}
 
 Result<std::optional<std::string>> OptionalString(const boost::json::object& obj, const char* field) {
   const auto* v = obj.if_contains(field);

@@ -14,6 +14,8 @@ namespace {
 
 // Readiness must answer quickly even when the database hangs.
 constexpr Millis kReadinessTimeout{2000};
+// /readyz names at most this many releases with an uncommitted decision.
+constexpr std::size_t kMaxListedReleases = 20;
 
 }  // namespace
 
@@ -42,6 +44,16 @@ void AddSystemRoutes(http::Router& router, ApiContext& ctx) {
                           {"database", r.ok()}, {"thresholds", thresholds}, {"evaluator", evaluator}};
                       boost::json::object body{{"status", ready ? "ready" : "not_ready"},
                                                {"checks", checks}};
+                      // Not a readiness check (the process serves fine), but
+                      // where an operator looks first: releases whose decision
+                      // the database keeps refusing.
+                      const std::vector<std::string> uncommitted = ctx.evaluator.UncommittedDecisions();
+                      boost::json::array listed;
+                      for (std::size_t i = 0; i < uncommitted.size() && i < kMaxListedReleases; ++i) {
+                        listed.emplace_back(uncommitted[i]);
+                      }
+                      body["uncommitted_decisions"] =
+                          boost::json::object{{"count", uncommitted.size()}, {"releases", std::move(listed)}};
                       http::Response resp = http::JsonResponse(ready ? 200 : 503, Serialize(body));
                       if (!ready) resp.headers.emplace_back("Retry-After", "1");
                       respond(std::move(resp));

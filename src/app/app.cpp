@@ -28,6 +28,7 @@
 #include "backstop/pull/telemetry_puller.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/release_repository.hpp"
+#include "backstop/store/schema_access.hpp"
 
 namespace backstop::app {
 
@@ -153,6 +154,24 @@ struct App::Impl {
     }
   }
 
+  // DESIGN "Audit log": tampering must need a superuser, which holds only
+  // while the serving role cannot alter the audit table. Serving still works
+  // (a single-role local setup is legitimate), so this is a warning.
+  void WarnIfServingRoleControlsTheAuditTable() {
+    auto control = pool->Run<std::optional<store::AuditTableControl>>(
+        [](pqxx::connection& conn) -> Result<std::optional<store::AuditTableControl>> {
+          pqxx::read_transaction tx(conn);
+          return store::AuditTableControlOf(tx);
+        });
+    if (!control.ok() || !control->has_value() || !(*control)->controls) return;
+    const store::AuditTableControl& c = **control;
+    spdlog::warn(
+        "database role {} {} the audit table audit_log (owner {}): it could switch off the append-only "
+        "triggers and rewrite history. Serve with a role that was only granted access, and migrate as the "
+        "owner with migration_database_url (README: Database roles)",
+        c.role, c.superuser ? "is a superuser and so controls" : "owns (or owns the schema of)", c.table_owner);
+  }
+
   void BackgroundLoop(std::stop_token stop) {
     std::unique_lock lock(mutex);
     while (!stop.stop_requested()) {
@@ -211,6 +230,7 @@ Status App::Start() {
   if (auto s = im.LoadIntegrationSecrets(); !s) return s;
   if (auto s = im.LoadThresholds(); !s) return s;
   im.WarnAboutIntegrationDefaults();
+  im.WarnIfServingRoleControlsTheAuditTable();
 
   // Executors are built before serving: a webhook without its secret is a
   // start-up error, not a surprise at the first rollback.

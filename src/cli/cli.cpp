@@ -3,6 +3,7 @@
 #include <csignal>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -14,6 +15,7 @@
 #include "backstop/config/config_loader.hpp"
 #include "backstop/store/db_pool.hpp"
 #include "backstop/store/migrator.hpp"
+#include "backstop/store/schema_access.hpp"
 #include "backstop/store/token_repository.hpp"
 
 namespace backstop::cli {
@@ -110,19 +112,38 @@ std::optional<config::Config> LoadConfig(const Flags& flags) {
   return std::move(cfg).value();
 }
 
-// Applies migrations over a connection of its own.
+// Applies migrations as the schema owner (migration_database_url), then
+// grants the serving role (database_url's) what it needs, when the two differ.
 bool ApplyMigrations(const config::Config& cfg) {
+  std::unique_ptr<pqxx::connection> owner;
+  std::unique_ptr<pqxx::connection> serving;
   try {
-    auto conn = store::DbPool::Connect(cfg.database_url, cfg.database);
-    auto applied = store::Migrate(*conn, cfg.migrations_dir);
+    owner = store::DbPool::Connect(cfg.MigrationDatabaseUrl(), cfg.database);
+    if (cfg.MigrationDatabaseUrl() != cfg.database_url) serving = store::DbPool::Connect(cfg.database_url, cfg.database);
+  } catch (const std::exception& e) {
+    spdlog::error("migrations: cannot reach the database: {}", e.what());
+    return false;
+  }
+  try {
+    auto applied = store::Migrate(*owner, cfg.migrations_dir);
     if (!applied) {
       spdlog::error("migrations: {}", applied.error().message);
       return false;
     }
     spdlog::info("migrations: {} applied", applied->size());
+    if (!serving) return true;
+    const std::string owner_role = store::CurrentRole(*owner);
+    const std::string serving_role = store::CurrentRole(*serving);
+    if (serving_role == owner_role) return true;
+    if (auto granted = store::GrantServingAccess(*owner, serving_role); !granted) {
+      spdlog::error("migrations: {}", granted.error().message);
+      return false;
+    }
+    spdlog::info("migrations: role {} (owner) granted role {} access to the tables, without ownership",
+                 owner_role, serving_role);
     return true;
   } catch (const std::exception& e) {
-    spdlog::error("migrations: cannot reach the database: {}", e.what());
+    spdlog::error("migrations: {}", e.what());
     return false;
   }
 }

@@ -49,6 +49,7 @@ constexpr Millis kMaxDuration = std::chrono::hours(24);
 
 constexpr std::string_view kListenEnv = "BACKSTOP_LISTEN";
 constexpr std::string_view kDatabaseUrlEnv = "BACKSTOP_DATABASE_URL";
+constexpr std::string_view kMigrationDatabaseUrlEnv = "BACKSTOP_MIGRATION_DATABASE_URL";
 
 constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info", "warn",
                                                         "error"};
@@ -270,6 +271,8 @@ class ConfigReader {
                 {"listen", [this](const auto& v, const auto& p) { ReadListen(v, p); }},
                 {"database_url",
                  [this](const auto& v, const auto& p) { ReadString(v, p, config_.database_url); }},
+                {"migration_database_url",
+                 [this](const auto& v, const auto& p) { ReadString(v, p, config_.migration_database_url); }},
                 {"migrations_dir",
                  [this](const auto& v, const auto& p) { ReadString(v, p, config_.migrations_dir); }},
                 {"thresholds_dir",
@@ -998,6 +1001,11 @@ Result<Config> ParseConfigOrThrow(const std::string& yaml_text, const std::strin
       } else {
         config.database_url = *url;
       }
+    }
+    if (const std::optional<std::string> url = env(std::string(kMigrationDatabaseUrlEnv))) {
+      // Empty is allowed here: it means "the same as database_url", so a
+      // deployment can switch the override off without unsetting it.
+      config.migration_database_url = *url;
     }
     if (const std::optional<std::string> listen = env(std::string(kListenEnv))) {
       if (const std::optional<ListenAddress> address = ParseListen(*listen)) {

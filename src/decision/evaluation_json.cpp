@@ -8,10 +8,11 @@
 namespace backstop::decision {
 
 boost::json::value JsonNumber(double d) {
+  // JSON has no infinity or NaN; Boost.JSON would write the bare word
+  // `Infinity`, which no parser (PostgreSQL's json type included) accepts.
+  if (!std::isfinite(d)) return nullptr;
   // Integral values are written as integers ("5", not "5E0").
-  if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.0e15) {
-    return static_cast<std::int64_t>(d);
-  }
+  if (std::floor(d) == d && std::fabs(d) < 9.0e15) return static_cast<std::int64_t>(d);
   return d;
 }
 
@@ -41,7 +42,7 @@ boost::json::object EvaluationToJson(const Evaluation& e) {
     o["baseline"] = AggregateToJson(s.baseline);
     o["absolute_breach"] = s.absolute_breach;
     o["baseline_breach"] = s.baseline_breach;
-    o["p_value"] = s.p_value ? boost::json::value(*s.p_value) : nullptr;
+    o["p_value"] = s.p_value ? JsonNumber(*s.p_value) : nullptr;
     // What an approver compares the canary with: the bound and its direction.
     o["bad_when"] = policy::ToString(s.bad_when);
     o["bound"] = s.bound ? JsonNumber(*s.bound) : nullptr;

@@ -8,14 +8,42 @@
 
 namespace backstop::decision {
 
+namespace {
+
+// The mean of finite values that are large enough for their plain sum to
+// overflow (three samples of 1.7e308): each value is scaled by 1/n before it
+// is added, in long double, so no partial sum can exceed the largest
+// magnitude. The mean of values lies between their smallest and largest, so
+// the result is clamped there: whatever rounding did, it stays finite and
+// inside the samples' range. Only this rare path pays for it; every sum that
+// stays finite is divided as before, bit for bit.
+double OverflowSafeMean(std::span<const telemetry::Sample> samples) {
+  const auto n = static_cast<long double>(samples.size());
+  long double mean = 0.0L;
+  double lowest = samples.front().value;
+  double highest = samples.front().value;
+  for (const auto& s : samples) {
+    mean += static_cast<long double>(s.value) / n;
+    lowest = std::min(lowest, s.value);
+    highest = std::max(highest, s.value);
+  }
+  const auto result = static_cast<double>(mean);
+  if (!std::isfinite(result)) return result > 0 ? highest : lowest;
+  return std::clamp(result, lowest, highest);
+}
+
+}  // namespace
+
 std::optional<double> Aggregate(policy::AggregateKind kind,
                                 std::span<const telemetry::Sample> samples) {
   if (samples.empty()) return std::nullopt;
   switch (kind) {
     case policy::AggregateKind::kMean: {
+      const auto n = static_cast<double>(samples.size());
       double sum = 0.0;
       for (const auto& s : samples) sum += s.value;
-      return sum / static_cast<double>(samples.size());
+      if (std::isfinite(sum)) return sum / n;
+      return OverflowSafeMean(samples);
     }
     case policy::AggregateKind::kMax: {
       double best = samples.front().value;

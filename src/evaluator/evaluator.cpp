@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "backstop/common/sha256.hpp"
 #include "backstop/config/executor_match.hpp"
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/store/escalation_repository.hpp"
@@ -37,7 +36,7 @@ Evaluator::Evaluator(store::DbPool& pool, policy::PolicyRegistry& registry, tele
       metrics_(metrics),
       config_(config),
       clock_(clock),
-      lease_(pool, config.instance_id + ":" + RandomHex(4), LeaseDuration(config)),
+      lease_(pool, config.instance_id, LeaseDuration(config)),
       verifier_(pool, registry, windows, metrics, lease_, clock, config_.notifiers),
       scheduler_(config.evaluation_tick, [this] { EvaluateDirty(); }, [this] { TickNow(); }) {}
 
@@ -45,7 +44,12 @@ Evaluator::~Evaluator() { Stop(); }
 
 void Evaluator::Start() {
   SyncClock();
-  lease_.Renew();  // at once, so a lone process is active before it serves
+  // A restart with the same instance_id does not wait for its previous
+  // life's lease to expire (DESIGN: a process reclaims at once what it held
+  // under its own id); then the lease is taken or renewed at once, so a lone
+  // process is active before it serves.
+  lease_.TakeBackFromPreviousLife();
+  lease_.Renew();
   scheduler_.Start();
 }
 
@@ -101,6 +105,7 @@ void Evaluator::Tick() {
   });
   if (mode.ok()) mode_.store(*mode);
   Reload();
+  metrics_.SetDecisionsUncommitted(tracker_.Uncommitted().size());  // releases that left drop out
   windows_.SetRetention(registry_.MaxRetention() + kRetentionSlack);
   windows_.Prune(clock_.Now());
   metrics_.SetSeriesActive(windows_.series_count());
@@ -203,9 +208,11 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
         return c;
       });
   if (!committed.ok()) {
-    spdlog::warn("evaluator: decision for {} not committed: {}", rel.id, committed.error().message);
+    RecordCommitFailure(rel, pre.kind, committed.error());
     return;
   }
+  tracker_.ClearCommitFailures(release_id);
+  metrics_.SetDecisionsUncommitted(tracker_.Uncommitted().size());
   if (committed->already_decided) {
     tracker_.MarkSettled(release_id, rel.episode, pre.kind);
     return;
@@ -222,6 +229,27 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   spdlog::info("evaluator: release {} decided {} ({})", rel.id, kind, store::ReasonsToJson(committed->reasons));
   tracker_.ApplyCommitted(release_id, rel.episode, *committed);
 }
+
+// A decision that cannot be committed (the database refuses its evidence, a
+// constraint fails, PostgreSQL is away) leaves the release evaluating, and the
+// next tick tries again. That retry must not be silent: every failure counts
+// in backstop_decision_commit_failures_total, the release is listed by
+// /readyz (UncommittedDecisions) until a commit goes through, and the log
+// names it — at the first failure and then every kLogEveryFailures, so a
+// release stuck for hours is visible without a line per tick.
+void Evaluator::RecordCommitFailure(const store::Release& rel, decision::DecisionKind kind, const Error& error) {
+  constexpr int kLogEveryFailures = 60;
+  const int failures = tracker_.RecordCommitFailure(rel.id);
+  metrics_.CountDecisionCommitFailure();
+  metrics_.SetDecisionsUncommitted(tracker_.Uncommitted().size());
+  if (failures <= 1 || failures % kLogEveryFailures == 0) {
+    spdlog::error("evaluator: decision {} for release {} ({} {} in {}) not committed, {} failure(s) in a row: {}",
+                  decision::ToString(kind), rel.id, rel.service, rel.version, rel.environment, failures,
+                  error.message);
+  }
+}
+
+std::vector<std::string> Evaluator::UncommittedDecisions() const { return tracker_.Uncommitted(); }
 
 void Evaluator::SyncClock() {
   const TimePoint before = NowMicros();

@@ -124,6 +124,27 @@ void ReleaseTracker::ApplyCommitted(const std::string& id, int episode, const wo
   if (!domain::IsEvaluable(c.status)) ForgetLocked(id);
 }
 
+int ReleaseTracker::RecordCommitFailure(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto it = active_.find(id);
+  if (it == active_.end()) return 0;
+  return ++it->second.commit_failures;
+}
+
+void ReleaseTracker::ClearCommitFailures(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  if (auto it = active_.find(id); it != active_.end()) it->second.commit_failures = 0;
+}
+
+std::vector<std::string> ReleaseTracker::Uncommitted() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [id, t] : active_) {
+    if (t.commit_failures > 0) out.push_back(id);
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, SteadyTime>> ReleaseTracker::TakeDirty() {
   std::lock_guard lock(mutex_);
   std::vector<std::pair<std::string, SteadyTime>> out;

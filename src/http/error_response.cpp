@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "backstop/common/utf8.hpp"
+
 namespace backstop::http {
 
 namespace {
@@ -26,11 +28,16 @@ int StatusFor(ErrorKind kind) {
   return 500;
 }
 
+// Messages echo what the request held (a path id, a query key), and
+// Boost.JSON writes string bytes as given: bytes that are not UTF-8 would
+// make the answer something no JSON parser accepts. Every string of the
+// body is made well-formed here, the one place error bodies are built.
 Response ErrorResponse(const Error& error) {
   boost::json::array details;
-  for (const auto& d : error.details) details.emplace_back(d);
-  boost::json::object body{
-      {"error", boost::json::object{{"code", error.code}, {"message", error.message}, {"details", details}}}};
+  for (const auto& d : error.details) details.emplace_back(ToValidUtf8(d));
+  boost::json::object body{{"error", boost::json::object{{"code", ToValidUtf8(error.code)},
+                                                         {"message", ToValidUtf8(error.message)},
+                                                         {"details", details}}}};
   Response r = JsonResponse(StatusFor(error.kind), boost::json::serialize(body));
   if (error.kind == ErrorKind::kUnavailable) {
     r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));

@@ -79,6 +79,16 @@ Metrics::Metrics(const std::string& version)
                      .Name("backstop_conflicts_total")
                      .Help("Signal conflicts detected (each time one appears), by kind")
                      .Register(*registry_)),
+      decision_commit_failures_(prometheus::BuildCounter()
+                                    .Name("backstop_decision_commit_failures_total")
+                                    .Help("Decisions the evaluator made but could not commit (retried each tick)")
+                                    .Register(*registry_)
+                                    .Add({})),
+      decisions_uncommitted_(prometheus::BuildGauge()
+                                 .Name("backstop_decisions_uncommitted")
+                                 .Help("Releases whose latest decision failed to commit and has not since")
+                                 .Register(*registry_)
+                                 .Add({})),
       escalations_pending_(prometheus::BuildGauge()
                                .Name("backstop_escalations_pending")
                                .Help("Escalations waiting for a human")

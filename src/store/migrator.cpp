@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at  timestamptz NOT NULL DEFAULT now()
 ))SQL";
 
+constexpr const char* kTableExists = "SELECT to_regclass('schema_migrations')";
 constexpr const char* kSelectApplied = "SELECT version, name, checksum FROM schema_migrations ORDER BY version";
 constexpr const char* kInsertApplied =
     "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)";
@@ -90,8 +91,16 @@ Result<std::vector<std::string>> Migrate(pqxx::connection& conn, const std::stri
   if (!files) return files.error();
   AdvisoryLock lock(conn);
   {
+    // Created only when missing: even CREATE TABLE IF NOT EXISTS needs the
+    // CREATE privilege on the schema, which the serving role lacks, and a
+    // serve that finds nothing pending must not need it.
     pqxx::work tx(conn);
-    tx.exec0(kCreateTable);
+    try {
+      if (tx.exec1(kTableExists)[0].is_null()) tx.exec0(kCreateTable);
+    } catch (const pqxx::sql_error& e) {
+      return Error::InvalidInput(std::string("creating schema_migrations failed (migrations run as the schema "
+                                             "owner, see migration_database_url): ") + e.what());
+    }
     tx.commit();
   }
   struct Applied {

@@ -144,6 +144,16 @@ Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelea
   LockServiceEnvironment(tx, r.service, r.environment);
   if (r.id_from_client) {
     if (auto existing = Find(tx, r.id)) return Replay(*existing, r);
+  } else if (auto newest = NewestIdFor(tx, r.service, r.environment)) {
+    // DESIGN "Deployment id": without an id, the same deployment as the
+    // newest release of its service and environment (same version, body
+    // equal as JSON) is that release — a client retrying after a 503 must
+    // not register it twice. A body that carried an id never equals one
+    // without, and the lock above keeps a concurrent retry from slipping in.
+    auto existing = Find(tx, *newest);
+    if (existing && existing->version == r.version && SameJson(existing->request_body, r.request_body)) {
+      return RegisterOutcome{*existing, false, {}};
+    }
   }
   const pqxx::row newest = tx.exec_params1(kNewestThresholds, r.release_class);
   if (newest[0].is_null()) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "backstop/audit/audit_repository.hpp"
+#include "backstop/store/schema_access.hpp"
 #include "test_support.hpp"
 
 namespace backstop::testing {
@@ -133,6 +134,48 @@ TEST(AuditTest, ApplicationRoleCannotUpdateDeleteOrTruncate) {
                           "DELETE FROM audit_log WHERE seq = 1", "TRUNCATE audit_log"}) {
     pqxx::work tx(*conn);
     EXPECT_THROW(tx.exec0(sql), pqxx::sql_error) << sql;
+  }
+  EXPECT_TRUE(Verify(db).ok);
+  EXPECT_EQ(Verify(db).checked, 3);
+}
+
+// Issue 16 / DESIGN "Audit log": tampering needs a superuser. The serving
+// role is granted access by the schema owner and owns nothing, so it can
+// neither switch the append-only triggers off nor drop or replace them.
+TEST(AuditTest, TheServingRoleCannotDisableDropOrReplaceTheAppendOnlyTriggers) {
+  TestDatabase db;
+  AppendSome(db, 3);
+  auto conn = db.Connect();  // the role servers use
+  {
+    pqxx::read_transaction tx(*conn);
+    const auto control = store::AuditTableControlOf(tx);
+    ASSERT_TRUE(control.has_value());
+    ASSERT_FALSE(control->controls) << "role " << control->role << " controls audit_log (owner "
+                                    << control->table_owner
+                                    << "): BACKSTOP_TEST_SERVING_URL must name a role that owns nothing";
+  }
+  for (const char* sql : {
+           "ALTER TABLE audit_log DISABLE TRIGGER USER",
+           "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update",
+           "ALTER TABLE audit_log DISABLE TRIGGER ALL",
+           "DROP TRIGGER audit_log_no_update ON audit_log",
+           "DROP TRIGGER audit_log_no_delete ON audit_log",
+           "DROP TRIGGER audit_log_no_truncate ON audit_log",
+           "CREATE OR REPLACE FUNCTION audit_log_refuse_change() RETURNS trigger LANGUAGE plpgsql "
+           "AS $$ BEGIN RETURN NEW; END; $$",
+           "DROP FUNCTION audit_log_refuse_change() CASCADE",
+           "DROP TABLE audit_log",
+           "ALTER TABLE audit_log RENAME TO audit_log_old",
+           "TRUNCATE audit_log",
+           "CREATE TABLE sneaky (id int)",
+           "SET session_replication_role = replica",
+       }) {
+    pqxx::work tx(*conn);
+    EXPECT_THROW(tx.exec0(sql), pqxx::sql_error) << sql;
+  }
+  {
+    pqxx::work tx(*conn);
+    EXPECT_THROW(tx.exec0("UPDATE audit_log SET actor = 'x' WHERE seq = 1"), pqxx::sql_error);
   }
   EXPECT_TRUE(Verify(db).ok);
   EXPECT_EQ(Verify(db).checked, 3);

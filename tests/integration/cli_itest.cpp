@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "backstop/common/sha256.hpp"
+#include "backstop/store/schema_access.hpp"
 #include "process.hpp"
 #include "test_support.hpp"
 
@@ -39,17 +40,53 @@ class ConfigFile {
 ProcessResult Backstop(const std::vector<std::string>& args) {
   std::vector<std::string> argv{BACKSTOP_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunProcess(argv, {"BACKSTOP_DATABASE_URL=", "BACKSTOP_LISTEN="});
+  return RunProcess(argv, {"BACKSTOP_DATABASE_URL=", "BACKSTOP_LISTEN=", "BACKSTOP_MIGRATION_DATABASE_URL="});
 }
 
 TEST(CliTest, MigrateAppliesThenIsANoOp) {
   TestDatabase db(TestDatabase::Kind::kEmpty);
-  ConfigFile cfg(db.url());
+  ConfigFile cfg(db.owner_url());
   auto first = Backstop({"migrate", "--config", cfg.path()});
   EXPECT_EQ(first.exit_code, 0) << first.err;
   auto second = Backstop({"migrate", "--config", cfg.path()});
   EXPECT_EQ(second.exit_code, 0) << second.err;
   EXPECT_NE(second.err.find("0 applied"), std::string::npos) << second.err;
+}
+
+// DESIGN "Audit log": migrate connects as the owner (migration_database_url)
+// and grants the serving role (database_url) what serving needs, no more.
+TEST(CliTest, MigrateAsTheOwnerGrantsTheServingRoleAccessButNoControl) {
+  TestDatabase db(TestDatabase::Kind::kEmpty);
+  // The serving role alone cannot create the schema.
+  ConfigFile serving_only(db.url());
+  auto refused = Backstop({"migrate", "--config", serving_only.path()});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("permission denied"), std::string::npos) << refused.err;
+
+  ConfigFile cfg(db.url(), "migration_database_url: " + db.owner_url() + "\n");
+  auto migrated = Backstop({"migrate", "--config", cfg.path()});
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
+  EXPECT_NE(migrated.err.find("granted role"), std::string::npos) << migrated.err;
+  // What serving does works as the serving role: a token and its audit row.
+  auto token = Backstop({"token", "create", "--config", cfg.path(), "--name", "ci-bot", "--role", "deployer"});
+  EXPECT_EQ(token.exit_code, 0) << token.err;
+  auto conn = db.Connect();
+  {
+    pqxx::read_transaction tx(*conn);
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM audit_log WHERE kind = 'token.created'")[0].as<int>(), 1);
+    const auto control = store::AuditTableControlOf(tx);
+    ASSERT_TRUE(control.has_value());
+    EXPECT_FALSE(control->controls) << control->role << " controls audit_log";
+  }
+  for (const char* sql : {"ALTER TABLE audit_log DISABLE TRIGGER USER", "INSERT INTO schema_migrations "
+                          "(version, name, checksum) VALUES (9999, 'x', 'y')", "TRUNCATE releases"}) {
+    pqxx::work tx(*conn);
+    EXPECT_THROW(tx.exec0(sql), pqxx::sql_error) << sql;
+  }
+  // Serving (which migrates first unless --no-migrate) needs no owner rights
+  // when nothing is pending; it is the serving role's own check.
+  auto again = Backstop({"migrate", "--config", serving_only.path()});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 
 TEST(CliTest, TokenCreatePrintsTheTokenAloneAndStoresOnlyItsHash) {
@@ -199,20 +236,40 @@ TEST(CliTest, ServeRefusesToStartWhenATelemetrySourceHeaderVariableIsUnset) {
       << r.err;
 }
 
-TEST(CliTest, ServeShutsDownGracefullyOnSigterm) {
-  TestDatabase db;
-  ConfigFile cfg(db.url());
-  const std::string log = cfg.dir() + "/serve.log";
-  ChildProcess child({BACKSTOP_BINARY, "serve", "--config", cfg.path()},
-                     {"BACKSTOP_DATABASE_URL=", "BACKSTOP_LISTEN="}, log);
-  // Wait (bounded) for the server to log its port.
+// The log of a starting `backstop serve` once it serves (bounded wait).
+std::string StartServing(const std::string& log) {
   std::string text;
   for (int i = 0; i < 100 && text.find("serving on") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::ifstream in(log);
     text.assign(std::istreambuf_iterator<char>(in), {});
   }
+  return text;
+}
+
+TEST(CliTest, ServeWarnsWhenItsRoleOwnsTheAuditTable) {
+  TestDatabase db;
+  ConfigFile cfg(db.owner_url());
+  const std::string log = cfg.dir() + "/serve.log";
+  ChildProcess child({BACKSTOP_BINARY, "serve", "--config", cfg.path()},
+                     {"BACKSTOP_DATABASE_URL=", "BACKSTOP_LISTEN=", "BACKSTOP_MIGRATION_DATABASE_URL="}, log);
+  const std::string text = StartServing(log);
   ASSERT_NE(text.find("serving on"), std::string::npos) << text;
+  EXPECT_NE(text.find("the audit table audit_log"), std::string::npos) << text;
+  child.Signal(SIGTERM);
+  EXPECT_EQ(child.Wait(std::chrono::seconds(20)), 0);
+}
+
+TEST(CliTest, ServeShutsDownGracefullyOnSigterm) {
+  TestDatabase db;
+  ConfigFile cfg(db.url());
+  const std::string log = cfg.dir() + "/serve.log";
+  ChildProcess child({BACKSTOP_BINARY, "serve", "--config", cfg.path()},
+                     {"BACKSTOP_DATABASE_URL=", "BACKSTOP_LISTEN=", "BACKSTOP_MIGRATION_DATABASE_URL="}, log);
+  std::string text = StartServing(log);
+  ASSERT_NE(text.find("serving on"), std::string::npos) << text;
+  // The serving role only has grants: no warning about the audit table.
+  EXPECT_EQ(text.find("the audit table audit_log"), std::string::npos) << text;
   child.Signal(SIGTERM);
   EXPECT_EQ(child.Wait(std::chrono::seconds(20)), 0);
   std::ifstream in(log);

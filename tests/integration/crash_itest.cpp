@@ -32,7 +32,7 @@ class BackstopProcess {
       : log_path_(log_path),
         child_(std::make_unique<ChildProcess>(
             std::vector<std::string>{BACKSTOP_BINARY, "serve", "--config", config_path},
-            std::vector<std::string>{"BACKSTOP_DATABASE_URL=", "BACKSTOP_LISTEN=",
+            std::vector<std::string>{"BACKSTOP_DATABASE_URL=", "BACKSTOP_LISTEN=", "BACKSTOP_MIGRATION_DATABASE_URL=",
                                      std::string("BACKSTOP_CRASH_SECRET=") + kSecret},
             log_path)) {}
 
@@ -80,13 +80,14 @@ class CrashTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(scratch); }
 
-  std::string WriteConfig(const std::string& instance_id, const std::string& timeout) {
+  std::string WriteConfig(const std::string& instance_id, const std::string& timeout,
+                          const std::string& evaluation_tick = "100ms") {
     const std::string path = (scratch / (instance_id + ".yaml")).string();
     std::ofstream(path) << "listen: 127.0.0.1:0\n"
                         << "database_url: " << db.url() << "\n"
                         << "migrations_dir: " << SourcePath("migrations") << "\n"
                         << "thresholds_dir: " << (scratch / "thresholds").string() << "\n"
-                        << "evaluation_tick: 100ms\n"
+                        << "evaluation_tick: " << evaluation_tick << "\n"
                         << "instance_id: " << instance_id << "\n"
                         << "executors:\n  - match: \"*\"\n    type: webhook\n    url: " << receiver.url() << "\n"
                         << "    secret_env: BACKSTOP_CRASH_SECRET\n    timeout: " << timeout << "\n"
@@ -213,6 +214,46 @@ TEST_F(CrashTest, PausedWorkerPastItsLeaseChangesNothingWhenItResumes) {
   EXPECT_EQ(paused.child().Wait(20s), 0);
 }
 
+// Issue 16: after a SIGKILL, the restarted process (same instance_id) used
+// to wait for its previous life's evaluator lease to expire, answering
+// telemetry 503 meanwhile. With a 5 s tick the lease lasts 15 s; the restart
+// must be ready, and take telemetry, long before that.
+TEST_F(CrashTest, RestartedWithTheSameInstanceIdTakesTelemetryAsSoonAsItIsReady) {
+  const std::string config = WriteConfig("node-a", "5s", "5s");
+  const std::string token = Token("ci-bot", Role::kDeployer);
+  const auto ready = [](std::uint16_t port) {
+    http::HttpClient client("127.0.0.1", port);
+    auto r = client.Send({"GET", "/readyz", {}, ""}, Millis(3000));
+    return r.ok() && r->status == 200;
+  };
+  {
+    BackstopProcess first(config, log);
+    const auto port = first.AwaitPort(0);
+    ASSERT_NE(port, 0);
+    ASSERT_TRUE(ready(port));  // it holds the evaluator lease
+    Breach(port, token);
+    first.child().Signal(SIGKILL);
+    first.child().Wait(10s);
+  }
+  const auto restarted_at = std::chrono::steady_clock::now();
+  BackstopProcess second(config, log);
+  const auto port = second.AwaitPort(LineCount(log));
+  ASSERT_NE(port, 0);
+  bool is_ready = false;
+  while (!is_ready && std::chrono::steady_clock::now() - restarted_at < 5s) {
+    is_ready = ready(port);
+    if (!is_ready) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(is_ready) << "not ready 5 s after the restart (the previous life's lease lasts 15 s)";
+  http::HttpClient client("127.0.0.1", port);
+  auto t = client.Send({"POST", "/v1/telemetry",
+                        {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}},
+                        TelemetryBatch("checkout", "v2", 0.01, 5)});
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->status, 202) << t->body;
+  second.child().Signal(SIGTERM);
+  EXPECT_EQ(second.child().Wait(20s), 0);
+}
 
 TEST_F(CrashTest, KilledBetweenAnEventAndItsNotificationTheRestartDeliversItOncePerKey) {
   // An approval class: the breach opens an escalation, told to a webhook

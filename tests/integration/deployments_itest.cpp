@@ -207,5 +207,80 @@ TEST_F(DeploymentsTest, ListFiltersAndPagesNewestFirst) {
   EXPECT_EQ(server.Request("GET", "/v1/releases/missing", viewer).status, 404);
 }
 
+// Issue 16: numbers in metadata outside what a stored JSON number can hold
+// (Boost.JSON reads 1e309 as infinity, and a 40-digit integer as a rounded
+// double) are a 400 naming metadata, not a 500 from the database.
+TEST_F(DeploymentsTest, MetadataNumberOutOfRangeIs400NamingMetadataAndStoresNothing) {
+  const char* numbers[] = {"1e309", "-1e309", "1e400", "0.1e99999", "1234567890123456789012345678901234567890",
+                           "-1234567890123456789012345678901234567890", "18446744073709551616"};
+  for (const char* n : numbers) {
+    for (const std::string& metadata : {std::string(R"({"n":)") + n + "}",
+                                        std::string(R"({"deep":{"list":[1,"x",{"n":)") + n + "}]}}"}) {
+      const std::string body =
+          R"({"service":"s","environment":"e","version":"v1","release_class":"config-change","traffic_percent":1,)"
+          R"("metadata":)" + metadata + "}";
+      auto r = PostDeployment(server, deployer, body);
+      EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
+      EXPECT_EQ(ErrorCode(r), "invalid_input") << r.body;
+      const auto details = ParseJson(r.body).at("error").at("details").as_array();
+      EXPECT_EQ(details.size(), 1u) << r.body;
+      if (!details.empty()) {
+        EXPECT_EQ(details[0].as_string(), "metadata") << r.body;
+      }
+    }
+  }
+  EXPECT_EQ(CountReleases(), 0);
+  // What a double or a 64-bit integer holds is fine, however large.
+  auto ok = PostDeployment(server, deployer,
+                           R"({"service":"s","environment":"e","version":"v1","release_class":"config-change",)"
+                           R"("traffic_percent":1,"metadata":{"a":1.7e308,"b":-9223372036854775808,)"
+                           R"("c":18446744073709551615,"d":4.9e-324,"e":1e-400,"f":"1e309"}})");
+  ASSERT_EQ(ok.status, 201) << ok.body;
+  const auto metadata = ParseJson(ok.body).at("release").at("metadata");
+  EXPECT_DOUBLE_EQ(metadata.at("a").to_number<double>(), 1.7e308);
+  EXPECT_EQ(metadata.at("c").as_uint64(), 18446744073709551615ull);
+  EXPECT_EQ(metadata.at("f").as_string(), "1e309");
+}
+
+// Issue 16 / DESIGN "Deployment id": a client retrying after a 503 without
+// an id must not register the release twice.
+TEST_F(DeploymentsTest, RetriedDeploymentWithoutIdIsTheSameRelease) {
+  const std::string body =
+      R"({"service":"checkout","environment":"prod","version":"v7","previous_version":"v6",)"
+      R"("release_class":"stateless-service","traffic_percent":10,"metadata":{"build":42}})";
+  auto first = PostDeployment(server, deployer, body);
+  ASSERT_EQ(first.status, 201) << first.body;
+  const std::string id(ParseJson(first.body).at("release").at("id").as_string());
+  // The same JSON, other key order and spacing.
+  auto retry = PostDeployment(server, deployer,
+                              R"({ "metadata": {"build": 42}, "traffic_percent": 10.0, "version": "v7",)"
+                              R"( "release_class": "stateless-service", "previous_version": "v6",)"
+                              R"( "environment": "prod", "service": "checkout" })");
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(ParseJson(retry.body).at("release").at("id").as_string(), id);
+  EXPECT_EQ(ParseJson(retry.body).at("release").at("status").as_string(), "evaluating");
+  EXPECT_EQ(CountReleases(), 1);
+  auto audit = ParseJson(server.Request("GET", "/v1/audit?release_id=" + id, viewer).body);
+  EXPECT_EQ(audit.at("entries").as_array().size(), 1u);
+
+  // Another body for the same version is a new deployment (it supersedes).
+  auto changed = PostDeployment(server, deployer,
+                                R"({"service":"checkout","environment":"prod","version":"v7","previous_version":"v6",)"
+                                R"("release_class":"stateless-service","traffic_percent":50,"metadata":{"build":42}})");
+  ASSERT_EQ(changed.status, 201) << changed.body;
+  EXPECT_EQ(Release(id).at("status").as_string(), "superseded");
+  // Only the newest release is matched: the first body again is new once more.
+  EXPECT_EQ(PostDeployment(server, deployer, body).status, 201);
+  // A deployment that named an id is never the match of one without.
+  const std::string with_id =
+      R"({"id":"named","service":"cart","environment":"prod","version":"v1","release_class":"config-change","traffic_percent":1})";
+  ASSERT_EQ(PostDeployment(server, deployer, with_id).status, 201);
+  EXPECT_EQ(PostDeployment(server, deployer,
+                           R"({"service":"cart","environment":"prod","version":"v1","release_class":"config-change","traffic_percent":1})")
+                .status,
+            201);
+  EXPECT_EQ(CountReleases(), 5);
+}
+
 }  // namespace
 }  // namespace backstop::testing

@@ -352,5 +352,82 @@ TEST_F(EvaluationTest, StandbyRefusesTelemetryAndTakesOverWhenTheActiveStops) {
   standby.Stop();
 }
 
+// Issue 16: three samples of 1.7e308 are finite, but their plain sum is not.
+// The mean must not overflow, the decision must commit at the first
+// evaluation, and no answer may carry a bare `Infinity`.
+TEST_F(EvaluationTest, SamplesNearTheDoubleMaximumRollBackWithinOneTickAndEveryAnswerIsJson) {
+  Deploy("rel-1", "checkout");
+  std::string body = R"({"samples":[)";
+  for (int i = 0; i < 5; ++i) {
+    body += std::string(i ? "," : "") +
+            R"({"service":"checkout","environment":"prod","version":"v2","signal":"http_5xx_ratio","value":1.7e308})";
+  }
+  body += "]}";
+  auto posted = server->Request("POST", "/v1/telemetry", deployer, body);
+  ASSERT_EQ(posted.status, 202) << posted.body;
+  ASSERT_EQ(ParseJson(posted.body).at("accepted").as_int64(), 5);
+  Tick();
+
+  EXPECT_TRUE(IsRollbackStatus(std::string(Release("rel-1").at("status").as_string())));
+  for (const char* target : {"/v1/releases/rel-1", "/v1/releases", "/v1/releases?service=checkout",
+                             "/v1/actions?release_id=rel-1", "/v1/escalations", "/v1/audit?release_id=rel-1"}) {
+    auto r = server->Request("GET", target, admin);
+    EXPECT_EQ(r.status, 200) << target << ": " << r.body;
+    boost::system::error_code ec;
+    (void)boost::json::parse(r.body, ec);  // strict: no Infinity, no NaN
+    EXPECT_FALSE(ec) << target << " is not JSON: " << r.body;
+  }
+  const auto signal = Release("rel-1").at("evaluation").at("signals").at(0);
+  EXPECT_DOUBLE_EQ(signal.at("canary").at("value").to_number<double>(), 1.7e308);
+  auto conn = server->db().Connect();
+  pqxx::read_transaction tx(*conn);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM decisions WHERE release_id = 'rel-1' AND decision = 'auto_rollback'")[0]
+                .as<int>(),
+            1);
+}
+
+// A decision the database refuses is retried each tick, but visibly: counted
+// in backstop_decision_commit_failures_total and listed by /readyz until it
+// commits.
+TEST_F(EvaluationTest, DecisionThatCannotCommitIsCountedAndListedByReadyzUntilItCommits) {
+  const auto failures = [this] {
+    const std::string text = server->Request("GET", "/metrics").body;
+    const std::string name = "\nbackstop_decision_commit_failures_total ";
+    const auto at = text.find(name);
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size()));
+  };
+  EXPECT_EQ(failures(), 0.0);
+  {
+    pqxx::connection admin_conn(server->db().admin_url());
+    pqxx::work tx(admin_conn);
+    tx.exec0(
+        "CREATE FUNCTION test_refuse_decision() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$");
+    tx.exec0("CREATE TRIGGER test_refuse_decision BEFORE INSERT ON decisions "
+             "FOR EACH ROW EXECUTE FUNCTION test_refuse_decision()");
+    tx.commit();
+  }
+  Deploy("rel-1", "checkout");
+  Samples("checkout", "v2", 0.5, 10);
+  // Each evaluation tries again (bounded: the scheduler ticks too).
+  for (int i = 0; i < 50 && failures() < 2.0; ++i) Tick();
+  EXPECT_EQ(std::string(Release("rel-1").at("status").as_string()), "evaluating");
+  EXPECT_GE(failures(), 2.0);
+  auto ready = ParseJson(server->Request("GET", "/readyz").body);
+  EXPECT_EQ(ready.at("uncommitted_decisions").at("count").as_int64(), 1) << ready;
+  EXPECT_EQ(ready.at("uncommitted_decisions").at("releases").at(0).as_string(), "rel-1") << ready;
+
+  {
+    pqxx::connection admin_conn(server->db().admin_url());
+    pqxx::work tx(admin_conn);
+    tx.exec0("DROP TRIGGER test_refuse_decision ON decisions");
+    tx.commit();
+  }
+  Tick();
+  EXPECT_TRUE(IsRollbackStatus(AwaitStatusChange("rel-1")));
+  ready = ParseJson(server->Request("GET", "/readyz").body);
+  EXPECT_EQ(ready.at("uncommitted_decisions").at("count").as_int64(), 0) << ready;
+}
+
 }  // namespace
 }  // namespace backstop::testing

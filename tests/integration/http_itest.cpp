@@ -153,6 +153,44 @@ TEST(HttpTest, UnknownRouteIs404AndWrongMethodIs405) {
   EXPECT_NE(wrong.Header("Allow").find("GET"), std::string::npos);
 }
 
+// Issue 16: bytes that are not UTF-8 in a path id or a query were echoed
+// into the error message as they were, so the answer was not JSON.
+TEST(HttpTest, NonUtf8BytesInTheRequestStillGiveAValidUtf8JsonAnswer) {
+  TestServer server;
+  const std::string admin = server.Token("admin-1", Role::kAdmin);
+  struct Case {
+    const char* method;
+    const char* target;
+    int status;
+  };
+  const Case cases[] = {
+      {"GET", "/v1/releases/%ff%fe", 404},
+      {"GET", "/v1/releases/%c0%af", 404},
+      {"GET", "/v1/releases/ok%ed%a0%80", 404},
+      {"GET", "/v1/escalations/%ff%fe", 404},
+      {"GET", "/v1/actions/%e2%80", 404},
+      {"POST", "/v1/releases/%ff%fe/traffic", 404},
+      {"POST", "/v1/escalations/%fe/approve", 404},
+      {"GET", "/v1/no-such-route-%ff", 404},
+      {"GET", "/v1/releases?%ff%fe=1", 400},
+      {"GET", "/v1/releases?service=%ff%fe", 400},
+      {"GET", "/v1/releases?status=%ff", 400},
+  };
+  for (const Case& c : cases) {
+    const std::string body = std::string(c.method) == "POST" ? R"({"traffic_percent":5})" : "";
+    auto r = server.Request(c.method, c.target, admin, body);
+    EXPECT_EQ(r.status, c.status) << c.target << ": " << r.body;
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(r.body, ec);  // strict: rejects invalid UTF-8
+    EXPECT_FALSE(ec) << c.target << " answered " << r.body;
+    if (!ec) {
+      EXPECT_TRUE(v.at("error").at("message").is_string()) << r.body;
+    }
+  }
+  auto r = server.Request("GET", "/v1/releases/%ff%fe", admin);
+  EXPECT_NE(r.body.find("no release \xEF\xBF\xBD\xEF\xBF\xBD"), std::string::npos) << r.body;
+}
+
 TEST(HttpTest, KeepAliveServesManyRequestsOnOneConnection) {
   TestServer server;
   http::HttpClient client("127.0.0.1", server.port());

@@ -41,7 +41,7 @@ int CountApplied(pqxx::connection& conn) {
 
 TEST(MigrationsTest, FreshDatabaseGetsEveryMigrationInOrder) {
   TestDatabase db(TestDatabase::Kind::kEmpty);
-  auto conn = db.Connect();
+  auto conn = db.ConnectAsOwner();
   auto files = store::ListMigrations(SourcePath("migrations"));
   ASSERT_TRUE(files.ok());
   auto applied = store::Migrate(*conn, SourcePath("migrations"));
@@ -55,7 +55,7 @@ TEST(MigrationsTest, FreshDatabaseGetsEveryMigrationInOrder) {
 
 TEST(MigrationsTest, ApplyingTwiceIsANoOp) {
   TestDatabase db(TestDatabase::Kind::kEmpty);
-  auto conn = db.Connect();
+  auto conn = db.ConnectAsOwner();
   ASSERT_TRUE(store::Migrate(*conn, SourcePath("migrations")).ok());
   const int before = CountApplied(*conn);
   auto again = store::Migrate(*conn, SourcePath("migrations"));
@@ -67,7 +67,7 @@ TEST(MigrationsTest, ApplyingTwiceIsANoOp) {
 TEST(MigrationsTest, EditedShippedMigrationIsRefusedByName) {
   TestDatabase db(TestDatabase::Kind::kEmpty);
   MigrationDir dir;
-  auto conn = db.Connect();
+  auto conn = db.ConnectAsOwner();
   ASSERT_TRUE(store::Migrate(*conn, dir.str()).ok());
   dir.Append("0001_foundation.sql", "\n-- an edit after shipping\n");
   auto r = store::Migrate(*conn, dir.str());
@@ -79,7 +79,7 @@ TEST(MigrationsTest, EditedShippedMigrationIsRefusedByName) {
 TEST(MigrationsTest, NewMigrationIsAppliedOnTopOfOldOnes) {
   TestDatabase db(TestDatabase::Kind::kEmpty);
   MigrationDir dir;
-  auto conn = db.Connect();
+  auto conn = db.ConnectAsOwner();
   ASSERT_TRUE(store::Migrate(*conn, dir.str()).ok());
   dir.Write("9000_extra.sql", "CREATE TABLE extra_table (id int);");
   auto r = store::Migrate(*conn, dir.str());
@@ -92,7 +92,7 @@ TEST(MigrationsTest, FailingMigrationRollsBackAndIsNotRecorded) {
   TestDatabase db(TestDatabase::Kind::kEmpty);
   MigrationDir dir;
   dir.Write("9001_broken.sql", "CREATE TABLE half_done (id int); SELECT no_such_function();");
-  auto conn = db.Connect();
+  auto conn = db.ConnectAsOwner();
   auto r = store::Migrate(*conn, dir.str());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("9001_broken.sql"), std::string::npos);

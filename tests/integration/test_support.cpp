@@ -9,6 +9,7 @@
 
 #include "backstop/common/sha256.hpp"
 #include "backstop/store/migrator.hpp"
+#include "backstop/store/schema_access.hpp"
 #include "backstop/store/token_repository.hpp"
 
 namespace backstop::testing {
@@ -24,13 +25,23 @@ std::string RequiredEnv(const char* name) {
   return v;
 }
 
-// One template per migration set, so a changed migration gets a new template.
+// The serving role's name (current_user of ServingDatabaseUrl), asked once.
+const std::string& ServingRole() {
+  static const std::string role = [] {
+    pqxx::connection conn(ServingDatabaseUrl());
+    return store::CurrentRole(conn);
+  }();
+  return role;
+}
+
+// One template per migration set and serving role, so a changed migration
+// (or another serving role) gets a new template.
 std::string TemplateName() {
   auto files = store::ListMigrations(SourcePath("migrations"));
   if (!files) throw std::runtime_error(files.error().message);
   std::string all;
   for (const auto& f : *files) all += f.checksum;
-  return "backstop_tpl_" + Sha256Hex(all).substr(0, 16);
+  return "backstop_tpl_" + Sha256Hex(all + "\n" + ServingRole()).substr(0, 16);
 }
 
 // Creates the migrated template once; concurrent test processes serialize on
@@ -45,9 +56,15 @@ void EnsureTemplate(const std::string& tpl) {
     lock_tx.exec("DROP DATABASE IF EXISTS " + base.quote_name(building));
     lock_tx.exec("CREATE DATABASE " + base.quote_name(building));
     {
+      // As `backstop migrate` does: migrate as the owner, then grant the
+      // serving role its access (databases copied from the template keep both).
       pqxx::connection conn(WithDatabase(TestDatabaseUrl(), building));
       auto applied = store::Migrate(conn, SourcePath("migrations"));
       if (!applied) throw std::runtime_error("migrating the template: " + applied.error().message);
+      if (ServingRole() != store::CurrentRole(conn)) {
+        auto granted = store::GrantServingAccess(conn, ServingRole());
+        if (!granted) throw std::runtime_error(granted.error().message);
+      }
     }
     lock_tx.exec("ALTER DATABASE " + base.quote_name(building) + " RENAME TO " + base.quote_name(tpl));
   }
@@ -57,6 +74,10 @@ void EnsureTemplate(const std::string& tpl) {
 }  // namespace
 
 std::string TestDatabaseUrl() { return RequiredEnv("BACKSTOP_TEST_DATABASE_URL"); }
+std::string ServingDatabaseUrl() {
+  const char* v = std::getenv("BACKSTOP_TEST_SERVING_URL");
+  return v == nullptr || *v == '\0' ? TestDatabaseUrl() : std::string(v);
+}
 std::string AdminDatabaseUrl() { return RequiredEnv("BACKSTOP_TEST_ADMIN_URL"); }
 
 std::string SourcePath(const std::string& relative) {
@@ -71,7 +92,8 @@ std::string WithDatabase(const std::string& url, const std::string& dbname) {
 
 TestDatabase::TestDatabase(Kind kind) {
   name_ = "bt_" + RandomHex(8);
-  url_ = WithDatabase(TestDatabaseUrl(), name_);
+  url_ = WithDatabase(ServingDatabaseUrl(), name_);
+  owner_url_ = WithDatabase(TestDatabaseUrl(), name_);
   pqxx::connection base(TestDatabaseUrl());
   pqxx::nontransaction tx(base);
   if (kind == Kind::kMigrated) {
@@ -107,6 +129,10 @@ std::string TestDatabase::admin_url() const { return WithDatabase(AdminDatabaseU
 
 std::unique_ptr<pqxx::connection> TestDatabase::Connect() const {
   return std::make_unique<pqxx::connection>(url_);
+}
+
+std::unique_ptr<pqxx::connection> TestDatabase::ConnectAsOwner() const {
+  return std::make_unique<pqxx::connection>(owner_url_);
 }
 
 config::Config TestConfig(const std::string& database_url) {

@@ -16,9 +16,15 @@
 
 namespace backstop::testing {
 
-// BACKSTOP_TEST_DATABASE_URL, set by scripts/test. Missing = the test fails
-// (never a skip): integration tests must run against a real PostgreSQL.
+// BACKSTOP_TEST_DATABASE_URL, set by scripts/test: the role that creates,
+// migrates and owns test databases (the schema owner). Missing = the test
+// fails (never a skip): integration tests must run against a real PostgreSQL.
 std::string TestDatabaseUrl();
+// BACKSTOP_TEST_SERVING_URL: the role servers and tests connect as, granted
+// access by the owner like `backstop migrate` does (default: the owner's URL).
+// The owner must be a member of it, to end its sessions when dropping a
+// test database.
+std::string ServingDatabaseUrl();
 // BACKSTOP_TEST_ADMIN_URL: a superuser, for tests that tamper like an attacker would.
 std::string AdminDatabaseUrl();
 
@@ -35,15 +41,20 @@ class TestDatabase {
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;
 
+  // The database as the serving role (what a TestServer serves with).
   const std::string& url() const { return url_; }
+  // The database as the owner of its schema (migrations).
+  const std::string& owner_url() const { return owner_url_; }
   const std::string& name() const { return name_; }
   // The same database, as the superuser.
   std::string admin_url() const;
   std::unique_ptr<pqxx::connection> Connect() const;
+  std::unique_ptr<pqxx::connection> ConnectAsOwner() const;
 
  private:
   std::string name_;
   std::string url_;
+  std::string owner_url_;
 };
 
 // A config for an in-process server on 127.0.0.1:0 against `db`.

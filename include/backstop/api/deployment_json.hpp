@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string_view>
+
 #include <map>
 #include <string>
 
@@ -32,8 +34,10 @@ struct DeploymentRules {
 // Validates a deployment body fully (every problem, 400 naming each field)
 // and builds the release to register. The stored request_body is the
 // body's canonical serialization.
+// `raw_body`, when given, is the text `body` was parsed from: only the text
+// shows an integer literal too large for 64 bits, which the parser rounded.
 Result<store::NewRelease> ParseDeployment(const boost::json::object& body, const policy::PolicyRegistry& registry,
-                                          const DeploymentRules& rules = {});
+                                          const DeploymentRules& rules = {}, std::string_view raw_body = {});
 
 // The body of POST /v1/releases/{id}/traffic's one field: 0..100 (400 naming it).
 Result<double> ParseTrafficPercent(const boost::json::object& body);

@@ -60,7 +60,9 @@ boost::json::object ReleaseToJson(const store::Release& r);
 // Parses JSON text stored by us; malformed text becomes a JSON string.
 boost::json::value ParseStoredJson(const std::string& text);
 
-// Serializes with a trailing newline-free compact form.
+// Serializes with a trailing newline-free compact form, always valid JSON:
+// a non-finite number is written as null and bytes that are not UTF-8 as
+// U+FFFD (MakeWritableJson).
 std::string Serialize(const boost::json::value& v);
 
 // Optional string field: absent or null → nullopt; other non-string → error naming it.

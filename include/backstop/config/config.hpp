@@ -164,6 +164,9 @@ struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
   std::string database_url = "postgresql://backstop@127.0.0.1:5432/backstop";
+  // The schema owner's URL, for migrations (DESIGN "Audit log"); empty means
+  // database_url. Read it through MigrationDatabaseUrl().
+  std::string migration_database_url;
   std::string migrations_dir = "migrations";  // absolute after loading
   std::string thresholds_dir = "thresholds";  // absolute after loading
   Millis evaluation_tick = Millis(1000);
@@ -178,6 +181,11 @@ struct Config {
   Notifiers notifiers;                        // default: none
   std::string ui_url;                         // links in notifications; no trailing '/'; empty = no links
   std::optional<TlsConfig> tls;               // absent: plain HTTP
+
+  // Migrations connect here: migration_database_url, or database_url without it.
+  const std::string& MigrationDatabaseUrl() const {
+    return migration_database_url.empty() ? database_url : migration_database_url;
+  }
 };
 
 }  // namespace backstop::config

@@ -11,7 +11,9 @@
 namespace backstop::decision {
 
 // A number for an answer or a stored document: integral values as integers
-// ("5", not "5E0").
+// ("5", not "5E0"); a non-finite value, which JSON cannot hold, as null.
+// Every number an evaluation writes goes through here. (The core keeps its
+// numbers finite for finite samples; this is the guard at the edge.)
 boost::json::value JsonNumber(double d);
 
 // DESIGN "Reasons and evidence": {"verdict", "signals": [...], "conflicts",

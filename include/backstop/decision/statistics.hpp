@@ -14,6 +14,8 @@ namespace backstop::decision {
 // Aggregates the values of `samples` (in any order) as a signal's `aggregate`
 // key asks: the arithmetic mean, the largest value, or the value of the sample
 // with the latest timestamp (on equal timestamps, the one given last).
+// Finite values give a finite aggregate: a mean whose plain sum would
+// overflow (values near ±1.8e308) is computed without overflowing.
 // nullopt when `samples` is empty. Pure.
 [[nodiscard]] std::optional<double> Aggregate(policy::AggregateKind kind,
                                               std::span<const telemetry::Sample> samples);

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "backstop/common/db_clock.hpp"
 #include "backstop/config/config.hpp"
@@ -73,12 +74,17 @@ class Evaluator {
   // telemetry to the active evaluator.
   bool active() const { return lease_.held(); }
 
+  // Releases whose latest decision failed to commit (retried each tick),
+  // sorted by id; /readyz lists them.
+  std::vector<std::string> UncommittedDecisions() const;
+
  private:
   void EvaluateDirty();
   void Tick();  // the body of a tick; the caller holds work_mutex_
   void Reload();
   void EvaluateOne(const std::string& release_id, SteadyTime trigger);
   void SyncClock();  // measures the database clock's offset
+  void RecordCommitFailure(const store::Release& rel, decision::DecisionKind kind, const Error& error);
 
   store::DbPool& pool_;
   policy::PolicyRegistry& registry_;

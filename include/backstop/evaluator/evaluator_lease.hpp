@@ -16,8 +16,15 @@ namespace backstop::evaluator {
 // are read by any thread; Renew and Release run on the evaluator thread.
 class EvaluatorLease {
  public:
-  EvaluatorLease(store::DbPool& pool, std::string owner, Millis duration);
+  // The owner is `instance_id`, a colon and 8 random hex digits: one name
+  // per life of the process, so a restart starts a new epoch.
+  EvaluatorLease(store::DbPool& pool, const std::string& instance_id, Millis duration);
 
+  // At start-up: takes the lease back at once if a previous life of this
+  // instance (same instance_id) still holds it — that life is over, and
+  // waiting for its lease to expire would refuse telemetry meanwhile.
+  // Returns whether it did. A lease of another instance is left alone.
+  bool TakeBackFromPreviousLife();
   // Takes or renews the lease; returns whether this process holds it. An
   // unreachable database counts as not held: we cannot know, so we stop
   // acting (decision commits check the lease anyway).
@@ -30,7 +37,8 @@ class EvaluatorLease {
 
  private:
   store::DbPool& pool_;
-  const std::string owner_;  // instance_id plus a per-start suffix
+  const std::string instance_id_;
+  const std::string owner_;  // instance_id_ plus a per-start suffix
   const Millis duration_;
   std::atomic<bool> held_{false};
   std::atomic<std::int64_t> epoch_{0};

@@ -36,6 +36,9 @@ class ReleaseTracker {
     // (episode, decision) the database already holds: no need to ask again
     // until the episode changes (dry-run records, approved containment).
     std::optional<std::pair<int, decision::DecisionKind>> settled;
+    // Consecutive decisions of the core whose transaction failed; 0 once one
+    // commits (or the database answers that there is nothing to write).
+    int commit_failures = 0;
   };
 
   // Telemetry for these (service, environment) pairs arrived; returns
@@ -56,6 +59,13 @@ class ReleaseTracker {
   void MarkSettled(const std::string& id, int episode, decision::DecisionKind kind);
   // Applies a committed decision; forgets the release once it is no longer evaluable.
   void ApplyCommitted(const std::string& id, int episode, const workflow::CommittedDecision& c);
+
+  // A decision of this release failed to commit; returns how many in a row.
+  int RecordCommitFailure(const std::string& id);
+  // Its decision transaction went through.
+  void ClearCommitFailures(const std::string& id);
+  // Releases whose latest decision failed to commit, sorted by id.
+  std::vector<std::string> Uncommitted() const;
 
   // Dirty releases with the arrival time of their oldest unevaluated telemetry.
   std::vector<std::pair<std::string, SteadyTime>> TakeDirty();

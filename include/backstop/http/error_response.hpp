@@ -13,7 +13,8 @@ int StatusFor(ErrorKind kind);
 
 // Builds the JSON error body of DESIGN: {"error": {"code", "message", "details"}},
 // with the status from the error's kind, Retry-After on 503 and
-// WWW-Authenticate on 401.
+// WWW-Authenticate on 401. Bytes that are not UTF-8 (a path id like %ff%fe
+// echoed in a message) become U+FFFD, so the body is always valid JSON.
 Response ErrorResponse(const Error& error);
 
 // A JSON answer with the given status.

@@ -45,6 +45,9 @@ class Metrics {
   void CountDecision(const std::string& decision);
   void CountConflict(const std::string& kind);
   void SetEscalationsPending(std::int64_t n) { escalations_pending_.Set(static_cast<double>(n)); }
+  // A decision the core made whose transaction failed; and how many releases are in that state now.
+  void CountDecisionCommitFailure() { decision_commit_failures_.Increment(); }
+  void SetDecisionsUncommitted(std::size_t n) { decisions_uncommitted_.Set(static_cast<double>(n)); }
   void ObserveDecisionLatency(double seconds) { decision_latency_.Observe(seconds); }
 
   // Telemetry pulled from metrics stores (INTEGRATIONS §1), by source name
@@ -100,6 +103,8 @@ class Metrics {
   prometheus::Counter& evaluations_;
   prometheus::Family<prometheus::Counter>& decisions_;
   prometheus::Family<prometheus::Counter>& conflicts_;
+  prometheus::Counter& decision_commit_failures_;
+  prometheus::Gauge& decisions_uncommitted_;
   prometheus::Gauge& escalations_pending_;
   prometheus::Histogram& decision_latency_;
   prometheus::Family<prometheus::Counter>& pulls_;

@@ -17,6 +17,13 @@ class EvaluatorLeaseRepository {
   // Renews `owner`'s lease, or takes an expired one (a new epoch). Returns
   // the epoch held, or nullopt while another owner holds a live lease.
   static std::optional<std::int64_t> Acquire(pqxx::work& tx, const std::string& owner, Millis lease);
+  // Takes the lease, live or not, from a previous life of this process:
+  // an owner named `instance_id` ":" and 8 lowercase hex digits other than
+  // `owner` itself (EvaluatorLease names its owner that way). A new epoch,
+  // so whatever that life had in flight is fenced out. Returns the epoch, or
+  // nullopt when the lease belongs to another instance (or to `owner`).
+  static std::optional<std::int64_t> TakeFromPreviousLife(pqxx::work& tx, const std::string& instance_id,
+                                                          const std::string& owner, Millis lease);
   // Lets the lease expire now, so a standby takes over at its next tick.
   static void Release(pqxx::work& tx, const std::string& owner);
   // True while `owner` holds the lease at `epoch`; the share lock keeps a

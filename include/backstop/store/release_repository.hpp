@@ -82,7 +82,9 @@ class ReleaseRepository {
  public:
   // Inserts a release in `tx`, pinned to the newest threshold version of its
   // class. Same id and same body → the stored release (created = false);
-  // same id, other body → conflict `idempotency_mismatch`. Registrations of
+  // same id, other body → conflict `idempotency_mismatch`. Without a client
+  // id, a deployment equal as JSON to the newest release of its service and
+  // environment (same version) is that release (created = false). Registrations of
   // one service/environment serialize on an advisory lock until `tx` ends.
   static Result<RegisterOutcome> Insert(pqxx::work& tx, const NewRelease& r, const std::string& deployed_by);
 

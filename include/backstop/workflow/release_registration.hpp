@@ -10,7 +10,8 @@
 
 namespace backstop::workflow {
 
-// Registers a deployment: inserts the release (idempotent on its id),
+// Registers a deployment: inserts the release (idempotent on its id, or
+// without one on the newest release's identical body),
 // supersedes the service/environment's release in progress and its pending
 // escalation (notified as escalation.superseded), and audits each step. A
 // new release without previous_version takes the version of the newest

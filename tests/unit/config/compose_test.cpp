@@ -185,6 +185,43 @@ TEST_F(ComposeTest, DatabaseUrlPointsAtPostgresService) {
   EXPECT_EQ(UrlAuthority(config->database_url), "postgres:5432");
 }
 
+// "postgresql://user@host:port/db" → "user".
+std::string UrlUser(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  std::string rest = scheme_end == std::string::npos ? url : url.substr(scheme_end + 3);
+  const auto at = rest.find('@');
+  return at == std::string::npos ? "" : rest.substr(0, rest.find_first_of(":@"));
+}
+
+// DESIGN "Audit log": the serving role is not the schema owner. Compose
+// serves as one role and migrates as another, both of which the postgres
+// service's init script creates, with the database owned by the owner.
+TEST_F(ComposeTest, BackstopServesAsOneRoleAndMigratesAsTheOwnerTheInitScriptCreates) {
+  const std::map<std::string, std::string> env = ServiceEnvironment(services_["backstop"]);
+  ASSERT_TRUE(env.contains("BACKSTOP_MIGRATION_DATABASE_URL"));
+  const std::string serving = UrlUser(env.at("BACKSTOP_DATABASE_URL"));
+  const std::string owner = UrlUser(env.at("BACKSTOP_MIGRATION_DATABASE_URL"));
+  EXPECT_EQ(UrlAuthority(env.at("BACKSTOP_MIGRATION_DATABASE_URL")), "postgres:5432");
+  ASSERT_FALSE(serving.empty());
+  ASSERT_FALSE(owner.empty());
+  EXPECT_NE(serving, owner);
+  const std::string init = ReadText("deploy/postgres-init.sql");
+  EXPECT_NE(init.find("CREATE ROLE " + serving + " LOGIN"), std::string::npos) << init;
+  EXPECT_NE(init.find("CREATE ROLE " + owner + " LOGIN"), std::string::npos) << init;
+  EXPECT_NE(init.find("OWNER " + owner), std::string::npos) << init;
+  bool mounted = false;
+  for (const YAML::Node& v : services_["postgres"]["volumes"]) {
+    mounted = mounted || v.as<std::string>().find("deploy/postgres-init.sql:/docker-entrypoint-initdb.d/") == 0 ||
+              v.as<std::string>().find("./deploy/postgres-init.sql:/docker-entrypoint-initdb.d/") == 0;
+  }
+  EXPECT_TRUE(mounted) << "postgres must run deploy/postgres-init.sql";
+
+  const Result<Config> config = ParseConfig(ReadText("deploy/backstop.docker.yaml"), "/etc/backstop", NoEnv());
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(UrlUser(config->database_url), serving);
+  EXPECT_EQ(UrlUser(config->MigrationDatabaseUrl()), owner);
+}
+
 TEST_F(ComposeTest, BackstopCommandNamesTheConfigTheDockerfileInstalls) {
   const std::string command = services_["backstop"]["command"].as<std::string>();
   const std::string config_path = "/etc/backstop/backstop.yaml";

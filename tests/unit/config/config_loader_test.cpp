@@ -509,6 +509,27 @@ TEST(ConfigLoaderTest, EnvironmentOverridesDatabaseUrlAndListen) {
   EXPECT_EQ(result->listen_port, 9000);
 }
 
+TEST(ConfigLoaderTest, MigrationDatabaseUrlDefaultsToDatabaseUrlAndCanBeOverridden) {
+  const Result<Config> plain = Parse(kDesignExample);
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(plain->MigrationDatabaseUrl(), plain->database_url);
+  // The default follows database_url wherever that comes from.
+  const Result<Config> env_only = Parse("", MapEnv({{"BACKSTOP_DATABASE_URL", "postgresql://app@db/x"}}));
+  ASSERT_TRUE(env_only.ok());
+  EXPECT_EQ(env_only->MigrationDatabaseUrl(), "postgresql://app@db/x");
+
+  const Result<Config> keyed = Parse("migration_database_url: postgresql://owner@db/x\n");
+  ASSERT_TRUE(keyed.ok()) << keyed.error().message;
+  EXPECT_EQ(keyed->MigrationDatabaseUrl(), "postgresql://owner@db/x");
+  EXPECT_EQ(keyed->database_url, Config().database_url);
+  const Result<Config> overridden =
+      Parse("migration_database_url: postgresql://owner@db/x\n",
+            MapEnv({{"BACKSTOP_MIGRATION_DATABASE_URL", "postgresql://other-owner@db/x"}}));
+  ASSERT_TRUE(overridden.ok());
+  EXPECT_EQ(overridden->MigrationDatabaseUrl(), "postgresql://other-owner@db/x");
+  EXPECT_EQ(ErrorOf("migration_database_url: \"\"\n"), "migration_database_url: must not be empty");
+}
+
 TEST(ConfigLoaderTest, RejectsBadListenFromEnvironmentNamingVariable) {
   EXPECT_EQ(ErrorOf("", MapEnv({{"BACKSTOP_LISTEN", "9000"}})),
             "BACKSTOP_LISTEN: must be \"host:port\" with a port from 0 to 65535");

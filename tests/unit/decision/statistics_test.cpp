@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,23 @@ using test_support::Seconds;
 TEST(AggregateTest, MeanIsTheArithmeticMean) {
   const std::vector<telemetry::Sample> s{{Now(), 1.0}, {Now(), 2.0}, {Now(), 6.0}};
   EXPECT_DOUBLE_EQ(*Aggregate(policy::AggregateKind::kMean, s), 3.0);
+}
+
+// Issue 16: three samples of 1.7e308 are finite; their plain sum is not.
+TEST(AggregateTest, MeanOfValuesNearTheDoubleMaximumDoesNotOverflow) {
+  const std::vector<telemetry::Sample> s{{Now(), 1.7e308}, {Now(), 1.7e308}, {Now(), 1.7e308}};
+  EXPECT_DOUBLE_EQ(*Aggregate(policy::AggregateKind::kMean, s), 1.7e308);
+  const std::vector<telemetry::Sample> low{{Now(), -1.7e308}, {Now(), -1.7e308}};
+  EXPECT_DOUBLE_EQ(*Aggregate(policy::AggregateKind::kMean, low), -1.7e308);
+  const double max = std::numeric_limits<double>::max();
+  const std::vector<telemetry::Sample> extreme{{Now(), max}, {Now(), max}, {Now(), max}, {Now(), max}};
+  EXPECT_EQ(*Aggregate(policy::AggregateKind::kMean, extreme), max);
+}
+
+TEST(AggregateTest, MeanWhosePartialSumOverflowsStillAveragesEveryValue) {
+  // 1.7e308 + 1.7e308 overflows before -1.7e308 brings the sum back.
+  const std::vector<telemetry::Sample> s{{Now(), 1.7e308}, {Now(), 1.7e308}, {Now(), -1.7e308}};
+  EXPECT_NEAR(*Aggregate(policy::AggregateKind::kMean, s), 1.7e308 / 3.0, 1e293);
 }
 
 TEST(AggregateTest, MaxIsTheLargestValue) {

@@ -273,9 +273,11 @@ Status App::Start() {
     if (!s) return s.error();
     senders.emplace(n.name, *s);
   }
+  // Without notifiers one thread is enough: it only fails what notifiers
+  // that are no longer configured left pending.
   im.notification_worker = std::make_unique<actions::OutboxWorker>(
       *im.pool, im.config, notify::MakeNotificationOutbox(im.metrics, im.config, std::move(senders)),
-      kNotificationWorkers);
+      im.config.notifiers.empty() ? 1 : kNotificationWorkers);
   // The short path from decision to webhook: this process's worker claims
   // the rollback its evaluator just committed without waiting for NOTIFY.
   im.evaluator.SetOnActionQueued([worker = im.worker.get()] { worker->Wake(); });

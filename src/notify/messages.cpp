@@ -98,10 +98,11 @@ std::string_view Title(NotificationEvent e) {
 
 bool IsCritical(const Notice& n) {
   if (n.event == NotificationEvent::kRollbackFailed || n.event == NotificationEvent::kRollbackIneffective) return true;
-  for (const auto& r : Strings(Obj(n.payload, "escalation"), "reasons")) {
-    for (const auto code : {decision::ReasonCode::kBudgetExhausted, decision::ReasonCode::kRollbackFailed,
-                            decision::ReasonCode::kRollbackIneffective}) {
-      if (r == decision::ToString(code)) return true;
+  for (const auto& text : Strings(Obj(n.payload, "escalation"), "reasons")) {
+    const auto code = decision::ParseReasonCode(text);
+    if (code == decision::ReasonCode::kBudgetExhausted || code == decision::ReasonCode::kRollbackFailed ||
+        code == decision::ReasonCode::kRollbackIneffective) {
+      return true;
     }
   }
   return false;

@@ -42,6 +42,7 @@ BenchServer::BenchServer(const std::string& thresholds_dir, void (*tune)(config:
   base_url_ = base;
   name_ = "bench_" + RandomHex(6);
   url_ = WithDatabase(base_url_, name_);
+  owner_url_ = url_;
   {
     pqxx::connection conn(base_url_);
     pqxx::nontransaction tx(conn);

@@ -26,7 +26,10 @@ class BenchServer {
   ~BenchServer();
 
   std::uint16_t port() const { return app_->port(); }
+  // The URL the server serves with (the serving role under scripts/bench).
   const std::string& database_url() const { return url_; }
+  // The same database as its owner: for the benchmark's own tables and reads.
+  const std::string& owner_url() const { return owner_url_; }
   std::string Token(const std::string& name, Role role);
   app::App& app() { return *app_; }
 
@@ -34,6 +37,7 @@ class BenchServer {
   std::string base_url_;
   std::string name_;
   std::string url_;
+  std::string owner_url_;
   std::unique_ptr<app::App> app_;
 };
 

@@ -21,7 +21,7 @@ int main() {
   bench::BenchServer server(thresholds.path(), [](config::Config& c) { c.evaluation_tick = Millis(1000); });
   const std::string deployer = server.Token("bench-ci", Role::kDeployer);
   http::HttpClient client("127.0.0.1", server.port());
-  pqxx::connection db(server.database_url());
+  pqxx::connection db(server.owner_url());
 
   std::vector<double> latencies_ms;
   int missing = 0;

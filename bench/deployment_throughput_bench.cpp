@@ -60,7 +60,7 @@ int main() {
   bench::BenchThresholds thresholds;
   bench::BenchServer server(thresholds.path());
   const std::string deployer = server.Token("bench-ci", Role::kDeployer);
-  pqxx::connection db(server.database_url());
+  pqxx::connection db(server.owner_url());
   {
     pqxx::work tx(db);
     tx.exec0("CREATE TABLE raw_insert_bench (id bigserial PRIMARY KEY, conn int NOT NULL, body text NOT NULL)");
@@ -71,7 +71,7 @@ int main() {
   }
   std::vector<double> ours, base, ours_p99;
   for (int round = 0; round < kRounds; ++round) {
-    const double raw = RawInsertsPerSecond(server.database_url());
+    const double raw = RawInsertsPerSecond(server.owner_url());
     const auto r = bench::RunLoad(
         server.port(), kConnections, kRound, kMaxPerConnection,
         [&](int c, int i) {

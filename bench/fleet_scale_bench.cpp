@@ -106,7 +106,7 @@ int main() {
   const std::string token = server.Token("bench-pipe", Role::kTelemetry);
   const std::string deployer = server.Token("bench-ci", Role::kDeployer);
   {
-    pqxx::connection conn(server.database_url());
+    pqxx::connection conn(server.owner_url());
     pqxx::work tx(conn);
     for (int i = 0; i < kReleases; ++i) {
       store::NewRelease r;
@@ -180,7 +180,7 @@ int main() {
                          FleetBatch(i % batches, 0.001)});
     }
   });
-  pqxx::connection db(server.database_url());
+  pqxx::connection db(server.owner_url());
   http::HttpClient client("127.0.0.1", server.port());
   std::vector<double> latencies_ms;
   int missing = 0;

@@ -72,6 +72,8 @@ BenchServer::BenchServer(const std::string& thresholds_dir, void (*tune)(config:
   c.executors.push_back(config::ExecutorConfig{});
   // Experiments: BACKSTOP_BENCH_POOL_SIZE overrides database.pool_size.
   if (const char* pool = std::getenv("BACKSTOP_BENCH_POOL_SIZE")) c.database.pool_size = std::atoi(pool);
+  // BACKSTOP_BENCH_TICK_MS overrides evaluation_tick (before `tune`, which wins).
+  if (const char* tick = std::getenv("BACKSTOP_BENCH_TICK_MS")) c.evaluation_tick = Millis(std::atoi(tick));
   if (tune != nullptr) tune(c);
   app_ = std::make_unique<app::App>(c);
   if (auto s = app_->Start(); !s) throw std::runtime_error(s.error().message);

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "backstop/audit/hash_chain.hpp"
+#include "backstop/store/prepared.hpp"
 
 namespace backstop::audit {
 
@@ -72,19 +73,19 @@ std::string ArrayLiteral(const std::vector<T>& items, Get get) {
 }  // namespace
 
 std::int64_t AuditRepository::Append(pqxx::work& tx, const AuditEvent& event) {
-  return tx.exec_params1(kInsertEntry, event.actor, std::string(ToString(event.kind)), event.release_id,
+  return store::Exec1(tx, kInsertEntry, event.actor, std::string(ToString(event.kind)), event.release_id,
                          event.payload)[0]
       .as<std::int64_t>();
 }
 
 SealPass AuditRepository::SealPending(pqxx::work& tx, SealerLock lock, int max_entries) {
   SealPass pass;
-  const pqxx::result head = tx.exec(lock == SealerLock::kTry ? kLockHeadTry : kLockHeadWait);
+  const pqxx::result head = store::Exec(tx, lock == SealerLock::kTry ? kLockHeadTry : kLockHeadWait);
   if (head.empty()) return pass;  // another sealer is at work
   pass.locked = true;
   pass.head = AuditHead{head[0][0].as<std::int64_t>(), head[0][1].as<std::string>()};
   std::vector<AuditEntry> pending;
-  for (const auto& row : tx.exec_params(kSelectPending, max_entries)) {
+  for (const auto& row : store::Exec(tx, kSelectPending, max_entries)) {
     AuditEntry e;
     e.id = row[0].as<std::int64_t>();
     e.at = TimePoint(std::chrono::microseconds(row[1].as<std::int64_t>()));
@@ -96,7 +97,7 @@ SealPass AuditRepository::SealPending(pqxx::work& tx, SealerLock lock, int max_e
   }
   if (pending.empty()) return pass;
   pass.head = SealAfter(pass.head, pending);
-  const auto updated = tx.exec_params0(
+  const auto updated = store::Exec0(tx, 
       kSeal, ArrayLiteral(pending, [](const AuditEntry& e) { return std::to_string(e.id); }),
       ArrayLiteral(pending, [](const AuditEntry& e) { return std::to_string(e.seq); }),
       ArrayLiteral(pending, [](const AuditEntry& e) { return e.prev_hash; }),
@@ -107,13 +108,13 @@ SealPass AuditRepository::SealPending(pqxx::work& tx, SealerLock lock, int max_e
     throw std::logic_error("audit sealing: " + std::to_string(updated.affected_rows()) + " of " +
                            std::to_string(pending.size()) + " entries sealed");
   }
-  tx.exec_params0(kUpdateHead, pass.head.seq, pass.head.hash);
+  store::Exec0(tx, kUpdateHead, pass.head.seq, pass.head.hash);
   pass.sealed = static_cast<std::int64_t>(pending.size());
   return pass;
 }
 
 AuditPage AuditRepository::List(pqxx::transaction_base& tx, const AuditQuery& q) {
-  const pqxx::result rows = tx.exec_params(kListSql, q.release_id, q.after, q.before, q.limit + 1);
+  const pqxx::result rows = store::Exec(tx, kListSql, q.release_id, q.after, q.before, q.limit + 1);
   return store::TakePage<AuditEntry>(rows, q.limit, FromRow, [](const AuditEntry& e) { return e.seq; });
 }
 
@@ -123,7 +124,7 @@ VerifyResult AuditRepository::Verify(pqxx::transaction_base& tx,
   std::int64_t cursor = 0;
   bool more = true;
   while (more && verifier.ok()) {
-    const pqxx::result rows = tx.exec_params(kVerifySql, cursor, kVerifyBatch);
+    const pqxx::result rows = store::Exec(tx, kVerifySql, cursor, kVerifyBatch);
     more = static_cast<int>(rows.size()) == kVerifyBatch;
     for (const auto& row : rows) {
       AuditEntry e = FromRow(row);
@@ -134,7 +135,7 @@ VerifyResult AuditRepository::Verify(pqxx::transaction_base& tx,
   if (expected_head) {
     std::optional<std::string> hash_at;
     const pqxx::result r =
-        tx.exec_params("SELECT hash FROM audit_log WHERE seq = $1", expected_head->seq);
+        store::Exec(tx, "SELECT hash FROM audit_log WHERE seq = $1", expected_head->seq);
     if (!r.empty()) hash_at = r[0][0].as<std::string>();
     verifier.CheckHead(expected_head->seq, expected_head->hash, hash_at);
   }

@@ -5,6 +5,7 @@
 #include "backstop/actions/delivery.hpp"
 #include "backstop/common/identifiers.hpp"
 #include "backstop/store/row_helpers.hpp"
+#include "backstop/store/prepared.hpp"
 
 namespace backstop::store {
 
@@ -85,7 +86,7 @@ ActionRow FromRow(const pqxx::row& r) {
 
 ActionRow ActionRepository::Queue(pqxx::work& tx, const NewAction& a) {
   const std::string id = NewUuid();
-  tx.exec_params0(kInsert, id, a.release_id, a.decision_id, a.escalation_id, a.service, a.environment,
+  Exec0(tx, kInsert, id, a.release_id, a.decision_id, a.escalation_id, a.service, a.environment,
                   a.release_class, std::string(decision::ToString(a.action_type)), a.from_version, a.to_version,
                   std::string(domain::ToString(a.decided_by)), StringsToJson(a.approvers), ReasonsToJson(a.reasons),
                   a.executor);
@@ -94,7 +95,7 @@ ActionRow ActionRepository::Queue(pqxx::work& tx, const NewAction& a) {
 }
 
 std::optional<ActionRow> ActionRepository::Find(pqxx::transaction_base& tx, const std::string& id) {
-  const pqxx::result r = tx.exec_params(std::string("SELECT ") + kColumns + " FROM actions WHERE id = $1", id);
+  const pqxx::result r = Exec(tx, std::string("SELECT ") + kColumns + " FROM actions WHERE id = $1", id);
   if (r.empty()) return std::nullopt;
   return FromRow(r[0]);
 }
@@ -102,17 +103,17 @@ std::optional<ActionRow> ActionRepository::Find(pqxx::transaction_base& tx, cons
 Page<ActionRow> ActionRepository::List(pqxx::transaction_base& tx, const std::optional<std::string>& release_id,
                                        std::optional<std::int64_t> before_seq, int limit) {
   const pqxx::result rows =
-      tx.exec_params(std::string("SELECT ") + kColumns + kList, release_id, before_seq, limit + 1);
+      Exec(tx, std::string("SELECT ") + kColumns + kList, release_id, before_seq, limit + 1);
   return TakePage<ActionRow>(rows, limit, FromRow, [](const ActionRow& a) { return a.seq; });
 }
 
 void ActionRepository::LockBudget(pqxx::work& tx, const std::string& release_class, const std::string& environment) {
-  tx.exec_params(kLockBudget, release_class, environment);
+  Exec(tx, kLockBudget, release_class, environment);
 }
 
 int ActionRepository::CountAutoInWindow(pqxx::transaction_base& tx, const std::string& release_class,
                                         const std::string& environment, Millis per) {
-  return tx.exec_params1(kCountAuto, release_class, environment, static_cast<std::int64_t>(per.count()))[0].as<int>();
+  return Exec1(tx, kCountAuto, release_class, environment, static_cast<std::int64_t>(per.count()))[0].as<int>();
 }
 
 std::int64_t ActionRepository::CountPending(pqxx::transaction_base& tx) {
@@ -145,19 +146,19 @@ ClaimedAction FromClaimRow(const pqxx::row& row) {
 std::optional<ClaimedAction> ActionRepository::ClaimNext(pqxx::work& tx, const std::string& worker, Millis lease) {
   auto claim = Outbox::ClaimNext(tx, OutboxKind::kActions, worker, lease);
   if (!claim) return std::nullopt;
-  return FromClaimRow(tx.exec_params1(kClaimed, claim->id));
+  return FromClaimRow(Exec1(tx, kClaimed, claim->id));
 }
 
 std::optional<ClaimedAction> ActionRepository::ClaimGate(pqxx::work& tx, const std::string& action_id,
                                                          const std::string& claimant, Millis lease) {
-  const pqxx::result r = tx.exec_params(kClaimGate, action_id, claimant, static_cast<std::int64_t>(lease.count()));
+  const pqxx::result r = Exec(tx, kClaimGate, action_id, claimant, static_cast<std::int64_t>(lease.count()));
   if (r.empty()) return std::nullopt;
   return FromClaimRow(r[0]);
 }
 
 std::optional<std::string> ActionRepository::FindPendingGate(pqxx::transaction_base& tx,
                                                              const std::string& release_id) {
-  const pqxx::result r = tx.exec_params(kFindPendingGate, release_id);
+  const pqxx::result r = Exec(tx, kFindPendingGate, release_id);
   if (r.empty()) return std::nullopt;
   return r[0][0].as<std::string>();
 }
@@ -173,12 +174,12 @@ std::vector<PendingGateAction> ActionRepository::ListPendingGate(pqxx::transacti
 
 void ActionRepository::RecordAttemptStarted(pqxx::work& tx, const std::string& action_id, int attempt,
                                             const std::string& worker) {
-  tx.exec_params0(kAttemptStarted, action_id, attempt, worker);
+  Exec0(tx, kAttemptStarted, action_id, attempt, worker);
 }
 
 bool ActionRepository::CompleteAttempt(pqxx::work& tx, const AttemptCompletion& c) {
   if (!Outbox::Complete(tx, OutboxKind::kActions, c.fenced)) return false;
-  tx.exec_params0(kAttemptFinished, c.fenced.id, c.fenced.attempt, std::string(actions::ToString(c.outcome)),
+  Exec0(tx, kAttemptFinished, c.fenced.id, c.fenced.attempt, std::string(actions::ToString(c.outcome)),
                   c.http_status, c.exit_code, c.output);
   return true;
 }

@@ -4,6 +4,7 @@
 
 #include "backstop/common/identifiers.hpp"
 #include "backstop/store/row_helpers.hpp"
+#include "backstop/store/prepared.hpp"
 
 namespace backstop::store {
 
@@ -44,7 +45,7 @@ DecisionRow FromRow(const pqxx::row& r) {
 std::optional<std::string> DecisionRepository::Insert(pqxx::work& tx, const NewDecision& d) {
   const std::string id = NewUuid();
   const pqxx::result r =
-      tx.exec_params(decision::IsDryRun(d.decision) ? kInsertDryRun : kInsertReal, id, d.release_id, d.episode,
+      Exec(tx, decision::IsDryRun(d.decision) ? kInsertDryRun : kInsertReal, id, d.release_id, d.episode,
                      std::string(decision::ToString(d.decision)), ReasonsToJson(d.reasons), d.evidence,
                      d.thresholds_version, std::string(ModeName(d.mode)));
   if (r.empty()) return std::nullopt;
@@ -55,7 +56,7 @@ std::map<std::string, std::vector<DecisionRow>> DecisionRepository::ListForRelea
     pqxx::transaction_base& tx, const std::vector<std::string>& release_ids) {
   std::map<std::string, std::vector<DecisionRow>> out;
   if (release_ids.empty()) return out;
-  for (const auto& r : tx.exec_params(kList, TextArrayLiteral(release_ids))) {
+  for (const auto& r : Exec(tx, kList, TextArrayLiteral(release_ids))) {
     DecisionRow d = FromRow(r);
     out[d.release_id].push_back(std::move(d));
   }

@@ -5,6 +5,7 @@
 
 #include "backstop/common/identifiers.hpp"
 #include "backstop/store/row_helpers.hpp"
+#include "backstop/store/prepared.hpp"
 
 namespace backstop::store {
 
@@ -85,7 +86,7 @@ void LoadApprovals(pqxx::transaction_base& tx, std::vector<EscalationRow*> rows)
     ids.push_back(e->id);
     by_id[e->id] = e;
   }
-  for (const auto& r : tx.exec_params(kApprovalsOf, TextArrayLiteral(ids))) {
+  for (const auto& r : Exec(tx, kApprovalsOf, TextArrayLiteral(ids))) {
     by_id.at(r[0].as<std::string>())
         ->approvals.push_back(ApprovalRow{r[1].as<std::string>(), TimeFromMicros(r[2]), OptionalColumn<std::string>(r[3])});
   }
@@ -100,7 +101,7 @@ std::optional<std::string> StateText(const std::optional<domain::EscalationState
 
 EscalationRow EscalationRepository::Insert(pqxx::work& tx, const NewEscalation& e) {
   const std::string id = NewUuid();
-  tx.exec_params0(kInsert, id, e.release_id, e.decision_id, e.service, e.environment, e.release_class,
+  Exec0(tx, kInsert, id, e.release_id, e.decision_id, e.service, e.environment, e.release_class,
                   std::string(decision::ToString(e.proposed_type)), e.from_version, e.to_version,
                   ReasonsToJson(e.reasons), e.evidence, e.summary, e.required_approvals,
                   static_cast<std::int64_t>(e.ttl.count()));
@@ -109,7 +110,7 @@ EscalationRow EscalationRepository::Insert(pqxx::work& tx, const NewEscalation& 
 
 std::optional<EscalationRow> EscalationRepository::Find(pqxx::transaction_base& tx, const std::string& id,
                                                         bool for_update) {
-  const pqxx::result r = tx.exec_params(
+  const pqxx::result r = Exec(tx, 
       std::string("SELECT ") + kColumns + " FROM escalations WHERE id = $1" + (for_update ? " FOR UPDATE" : ""), id);
   if (r.empty()) return std::nullopt;
   EscalationRow e = FromRow(r[0]);
@@ -118,7 +119,7 @@ std::optional<EscalationRow> EscalationRepository::Find(pqxx::transaction_base& 
 }
 
 Page<EscalationRow> EscalationRepository::List(pqxx::transaction_base& tx, const EscalationQuery& q) {
-  const pqxx::result rows = tx.exec_params(std::string("SELECT ") + kColumns + kList, StateText(q.state),
+  const pqxx::result rows = Exec(tx, std::string("SELECT ") + kColumns + kList, StateText(q.state),
                                            q.release_id, q.service, q.environment, q.before_seq, q.limit + 1);
   Page<EscalationRow> page = TakePage<EscalationRow>(rows, q.limit, FromRow, [](const EscalationRow& e) { return e.seq; });
   std::vector<EscalationRow*> items;
@@ -128,7 +129,7 @@ Page<EscalationRow> EscalationRepository::List(pqxx::transaction_base& tx, const
 }
 
 bool EscalationRepository::HasPending(pqxx::transaction_base& tx, const std::string& release_id) {
-  return !tx.exec_params(kHasPending, release_id).empty();
+  return !Exec(tx, kHasPending, release_id).empty();
 }
 
 std::int64_t EscalationRepository::CountPending(pqxx::transaction_base& tx) {
@@ -143,11 +144,11 @@ std::set<std::string> EscalationRepository::PendingReleaseIds(pqxx::transaction_
 
 bool EscalationRepository::EverAskedWith(pqxx::transaction_base& tx, const std::string& release_id,
                                          decision::ReasonCode reason) {
-  return !tx.exec_params(kEverAskedWith, release_id, std::string(decision::ToString(reason))).empty();
+  return !Exec(tx, kEverAskedWith, release_id, std::string(decision::ToString(reason))).empty();
 }
 
 bool EscalationRepository::IsPastExpiry(pqxx::transaction_base& tx, const std::string& id) {
-  const pqxx::result r = tx.exec_params(kPastExpiry, id);
+  const pqxx::result r = Exec(tx, kPastExpiry, id);
   return !r.empty() && r[0][0].as<bool>();
 }
 
@@ -158,30 +159,30 @@ std::vector<std::pair<std::string, std::string>> EscalationRepository::ListDue(p
 }
 
 bool EscalationRepository::MarkExpired(pqxx::work& tx, const std::string& id) {
-  return !tx.exec_params(kMarkExpired, id).empty();
+  return !Exec(tx, kMarkExpired, id).empty();
 }
 
 std::vector<std::string> EscalationRepository::SupersedePending(pqxx::work& tx, const std::string& release_id) {
   std::vector<std::string> out;
-  for (const auto& r : tx.exec_params(kSupersede, release_id)) out.push_back(r[0].as<std::string>());
+  for (const auto& r : Exec(tx, kSupersede, release_id)) out.push_back(r[0].as<std::string>());
   return out;
 }
 
 bool EscalationRepository::MarkRejected(pqxx::work& tx, const std::string& id, const std::string& by,
                                         const std::optional<std::string>& comment) {
-  return !tx.exec_params(kReject, id, by, comment).empty();
+  return !Exec(tx, kReject, id, by, comment).empty();
 }
 
 bool EscalationRepository::MarkApproved(pqxx::work& tx, const std::string& id,
                                         const std::vector<std::string>& approvers) {
   std::string joined;
   for (const auto& a : approvers) joined += (joined.empty() ? "" : ",") + a;
-  return !tx.exec_params(kApprove, id, joined).empty();
+  return !Exec(tx, kApprove, id, joined).empty();
 }
 
 void EscalationRepository::AddApproval(pqxx::work& tx, const std::string& id, const std::string& approver,
                                        const std::optional<std::string>& comment) {
-  tx.exec_params0(kAddApproval, id, approver, comment);
+  Exec0(tx, kAddApproval, id, approver, comment);
 }
 
 }  // namespace backstop::store

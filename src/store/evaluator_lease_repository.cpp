@@ -1,4 +1,5 @@
 #include "backstop/store/evaluator_lease_repository.hpp"
+#include "backstop/store/prepared.hpp"
 
 namespace backstop::store {
 
@@ -22,7 +23,7 @@ constexpr const char* kIsHeld =
 
 std::optional<std::int64_t> EvaluatorLeaseRepository::Acquire(pqxx::work& tx, const std::string& owner,
                                                               Millis lease) {
-  const pqxx::result r = tx.exec_params(kAcquire, owner, static_cast<std::int64_t>(lease.count()));
+  const pqxx::result r = Exec(tx, kAcquire, owner, static_cast<std::int64_t>(lease.count()));
   if (r.empty()) return std::nullopt;
   return r[0][0].as<std::int64_t>();
 }
@@ -31,15 +32,15 @@ std::optional<std::int64_t> EvaluatorLeaseRepository::TakeFromPreviousLife(pqxx:
                                                                             const std::string& instance_id,
                                                                             const std::string& owner, Millis lease) {
   const pqxx::result r =
-      tx.exec_params(kTakeFromPreviousLife, instance_id, owner, static_cast<std::int64_t>(lease.count()));
+      Exec(tx, kTakeFromPreviousLife, instance_id, owner, static_cast<std::int64_t>(lease.count()));
   if (r.empty()) return std::nullopt;
   return r[0][0].as<std::int64_t>();
 }
 
-void EvaluatorLeaseRepository::Release(pqxx::work& tx, const std::string& owner) { tx.exec_params(kRelease, owner); }
+void EvaluatorLeaseRepository::Release(pqxx::work& tx, const std::string& owner) { Exec(tx, kRelease, owner); }
 
 bool EvaluatorLeaseRepository::IsHeld(pqxx::work& tx, const std::string& owner, std::int64_t epoch) {
-  return !tx.exec_params(kIsHeld, owner, epoch).empty();
+  return !Exec(tx, kIsHeld, owner, epoch).empty();
 }
 
 

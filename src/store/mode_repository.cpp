@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "backstop/audit/audit_repository.hpp"
+#include "backstop/store/prepared.hpp"
 
 namespace backstop::store {
 
@@ -13,23 +14,23 @@ constexpr const char* kUpdate = "UPDATE controller_mode SET mode = $1, updated_b
 }  // namespace
 
 ModeState ModeRepository::Get(pqxx::transaction_base& tx) {
-  const pqxx::row row = tx.exec1(kSelect);
+  const pqxx::row row = Exec1(tx, kSelect);
   return ModeState{ParseMode(row[0].as<std::string>()).value_or(Mode::kFreeze),
                    row[1].as<std::string>()};
 }
 
 ModeState ModeRepository::GetForShare(pqxx::work& tx) {
-  const pqxx::row row = tx.exec1("SELECT mode, updated_by FROM controller_mode FOR SHARE");
+  const pqxx::row row = Exec1(tx, "SELECT mode, updated_by FROM controller_mode FOR SHARE");
   return ModeState{ParseMode(row[0].as<std::string>()).value_or(Mode::kFreeze), row[1].as<std::string>()};
 }
 
 Mode ModeRepository::Set(pqxx::work& tx, Mode mode, const std::string& actor,
                          const std::optional<std::string>& reason) {
-  const pqxx::row row = tx.exec1(kSelectForUpdate);
+  const pqxx::row row = Exec1(tx, kSelectForUpdate);
   // An unreadable stored mode is treated as freeze: the safe reading.
   const Mode previous = ParseMode(row[0].as<std::string>()).value_or(Mode::kFreeze);
   if (previous == mode) return previous;
-  tx.exec_params0(kUpdate, std::string(ModeName(mode)), actor);
+  Exec0(tx, kUpdate, std::string(ModeName(mode)), actor);
   boost::json::object payload{{"from", ModeName(previous)}, {"to", ModeName(mode)}};
   if (reason) payload["reason"] = *reason;
   audit::AuditRepository::Append(

@@ -5,6 +5,7 @@
 
 #include "backstop/common/identifiers.hpp"
 #include "backstop/store/row_helpers.hpp"
+#include "backstop/store/prepared.hpp"
 
 namespace backstop::store {
 
@@ -64,7 +65,7 @@ std::optional<std::string> StateText(const std::optional<domain::NotificationSta
 
 bool NotificationRepository::Queue(pqxx::work& tx, const NewNotification& n) {
   const pqxx::result r =
-      tx.exec_params(kInsert, NewUuid(), n.dedup_key, n.ordering_key, n.notifier, std::string(domain::ToString(n.event)),
+      Exec(tx, kInsert, NewUuid(), n.dedup_key, n.ordering_key, n.notifier, std::string(domain::ToString(n.event)),
                      n.release_id, n.escalation_id, n.action_id, n.payload);
   if (r.affected_rows() == 0) return false;
   Outbox::WakeWorkers(tx, OutboxKind::kNotifications);
@@ -76,18 +77,18 @@ bool NotificationRepository::WasQueued(pqxx::transaction_base& tx, const std::st
                                        std::span<const domain::NotificationEvent> events) {
   std::vector<std::string> names;
   for (const auto e : events) names.emplace_back(domain::ToString(e));
-  return !tx.exec_params(kWasQueued, notifier, escalation_id, TextArrayLiteral(names)).empty();
+  return !Exec(tx, kWasQueued, notifier, escalation_id, TextArrayLiteral(names)).empty();
 }
 
 std::optional<NotificationRow> NotificationRepository::Find(pqxx::transaction_base& tx, const std::string& id) {
   const pqxx::result r =
-      tx.exec_params(std::string("SELECT ") + kColumns + " FROM notifications WHERE id = $1", id);
+      Exec(tx, std::string("SELECT ") + kColumns + " FROM notifications WHERE id = $1", id);
   if (r.empty()) return std::nullopt;
   return FromRow(r[0]);
 }
 
 Page<NotificationRow> NotificationRepository::List(pqxx::transaction_base& tx, const NotificationQuery& q) {
-  const pqxx::result rows = tx.exec_params(std::string("SELECT ") + kColumns + kList, StateText(q.state),
+  const pqxx::result rows = Exec(tx, std::string("SELECT ") + kColumns + kList, StateText(q.state),
                                            q.escalation_id, q.before_seq, q.limit + 1);
   return TakePage<NotificationRow>(rows, q.limit, FromRow, [](const NotificationRow& n) { return n.seq; });
 }
@@ -100,7 +101,7 @@ std::optional<ClaimedNotification> NotificationRepository::ClaimNext(pqxx::work&
                                                                      Millis lease) {
   auto claim = Outbox::ClaimNext(tx, OutboxKind::kNotifications, worker, lease);
   if (!claim) return std::nullopt;
-  const pqxx::row row = tx.exec_params1(kClaimed, claim->id);
+  const pqxx::row row = Exec1(tx, kClaimed, claim->id);
   ClaimedNotification c;
   c.claim = *claim;
   c.notifier = row[0].as<std::string>();

@@ -1,4 +1,5 @@
 #include "backstop/store/outbox.hpp"
+#include "backstop/store/prepared.hpp"
 
 namespace backstop::store {
 
@@ -80,28 +81,28 @@ void Outbox::WakeWorkers(pqxx::work& tx, OutboxKind kind) { tx.exec0(SqlFor(kind
 
 std::optional<OutboxClaim> Outbox::ClaimNext(pqxx::work& tx, OutboxKind kind, const std::string& worker,
                                              Millis lease) {
-  const pqxx::result r = tx.exec_params(SqlFor(kind).claim, worker, static_cast<std::int64_t>(lease.count()));
+  const pqxx::result r = Exec(tx, SqlFor(kind).claim, worker, static_cast<std::int64_t>(lease.count()));
   if (r.empty()) return std::nullopt;
   return OutboxClaim{r[0][0].as<std::string>(), r[0][1].as<int>()};
 }
 
 bool Outbox::RenewLease(pqxx::work& tx, OutboxKind kind, const OutboxClaim& claim, const std::string& worker,
                         Millis lease) {
-  return tx.exec_params(SqlFor(kind).renew, claim.id, worker, claim.attempt, static_cast<std::int64_t>(lease.count()))
+  return Exec(tx, SqlFor(kind).renew, claim.id, worker, claim.attempt, static_cast<std::int64_t>(lease.count()))
              .affected_rows() == 1;
 }
 
 std::int64_t Outbox::ReclaimLeasesOf(pqxx::work& tx, OutboxKind kind, const std::string& worker) {
-  return static_cast<std::int64_t>(tx.exec_params(SqlFor(kind).reclaim, worker).affected_rows());
+  return static_cast<std::int64_t>(Exec(tx, SqlFor(kind).reclaim, worker).affected_rows());
 }
 
 bool Outbox::Complete(pqxx::work& tx, OutboxKind kind, const OutboxCompletion& c) {
   const std::string state = StateAfter(c.outcome);
   const std::string& sql = SqlFor(kind).complete;
   if (kind == OutboxKind::kActions) {
-    return !tx.exec_params(sql, c.id, c.worker, c.attempt, state, c.error, c.retry_in_ms, c.executor).empty();
+    return !Exec(tx, sql, c.id, c.worker, c.attempt, state, c.error, c.retry_in_ms, c.executor).empty();
   }
-  return !tx.exec_params(sql, c.id, c.worker, c.attempt, state, c.error, c.retry_in_ms, c.http_status).empty();
+  return !Exec(tx, sql, c.id, c.worker, c.attempt, state, c.error, c.retry_in_ms, c.http_status).empty();
 }
 
 }  // namespace backstop::store

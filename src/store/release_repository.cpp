@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "backstop/store/row_helpers.hpp"
+#include "backstop/store/prepared.hpp"
 
 namespace backstop::store {
 
@@ -40,11 +41,15 @@ constexpr const char* kSetTraffic =
 constexpr domain::ReleaseStatus kInProgress[] = {
     domain::ReleaseStatus::kEvaluating, domain::ReleaseStatus::kEscalated,
     domain::ReleaseStatus::kRollbackRejected, domain::ReleaseStatus::kRollbackFailed};
+// Pinned to the newest threshold version of the class in the same statement
+// (one round trip fewer per deployment); no row when the class is unknown
+// or the id exists.
 constexpr const char* kInsert =
     "INSERT INTO releases (id, service, environment, version, previous_version, release_class, "
     "thresholds_version, traffic_percent, shared_infrastructure, status, deployed_by, triggered_by, "
-    "metadata, request_body, previous_version_inferred) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-    "'evaluating', $10, $11, $12::json, $13, $14) ON CONFLICT (id) DO NOTHING RETURNING ";
+    "metadata, request_body, previous_version_inferred) SELECT $1, $2, $3, $4, $5, $6, newest.version, $7, $8, "
+    "'evaluating', $9, $10, $11::json, $12, $13 FROM (SELECT max(version) AS version FROM threshold_sets "
+    "WHERE release_class = $6) AS newest WHERE newest.version IS NOT NULL ON CONFLICT (id) DO NOTHING RETURNING ";
 constexpr const char* kActiveStatuses = "('evaluating', 'escalated', 'rolling_back')";
 
 Release FromRow(const pqxx::row& row) {
@@ -127,21 +132,20 @@ static std::string StatusArray(const Range& statuses) {
 
 void ReleaseRepository::LockServiceEnvironment(pqxx::work& tx, const std::string& service,
                                                const std::string& environment) {
-  tx.exec_params(kLockServiceEnv, service, environment);
+  Exec(tx, kLockServiceEnv, service, environment);
 }
 
 std::optional<std::string> ReleaseRepository::NewestHealthyVersion(pqxx::transaction_base& tx,
                                                                    const std::string& service,
                                                                    const std::string& environment,
                                                                    const std::string& except_version) {
-  const pqxx::result r = tx.exec_params(kNewestHealthyVersion, service, environment, except_version);
+  const pqxx::result r = Exec(tx, kNewestHealthyVersion, service, environment, except_version);
   if (r.empty()) return std::nullopt;
   return r[0][0].as<std::string>();
 }
 
 Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelease& r,
                                                   const std::string& deployed_by) {
-  LockServiceEnvironment(tx, r.service, r.environment);
   // With a client's id, a retry finds its release through the insert's
   // conflict below: one statement fewer on the common path, a new release.
   if (!r.id_from_client) {
@@ -150,26 +154,23 @@ Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelea
       // newest release of its service and environment (same version, body
       // equal as JSON) is that release — a client retrying after a 503 must
       // not register it twice. A body that carried an id never equals one
-      // without, and the lock above keeps a concurrent retry from slipping in.
+      // without, and the caller's lock keeps a concurrent retry from slipping in.
       auto existing = Find(tx, *newest);
       if (existing && existing->version == r.version && SameJson(existing->request_body, r.request_body)) {
         return RegisterOutcome{*existing, false, {}};
       }
     }
   }
-  const pqxx::row newest = tx.exec_params1(kNewestThresholds, r.release_class);
-  if (newest[0].is_null()) {
-    return Error::InvalidInput("release_class: unknown release class " + r.release_class,
-                               {"release_class"});
-  }
-  const auto thresholds_version = newest[0].as<std::int64_t>();
-  const pqxx::result inserted = tx.exec_params(
+  const pqxx::result inserted = Exec(tx, 
       std::string(kInsert) + kColumns, r.id, r.service, r.environment, r.version, r.previous_version, r.release_class,
-      thresholds_version, r.traffic_percent, r.shared_infrastructure, deployed_by, r.triggered_by,
-      r.metadata, r.request_body, r.previous_version_inferred);
+      r.traffic_percent, r.shared_infrastructure, deployed_by, r.triggered_by, r.metadata, r.request_body,
+      r.previous_version_inferred);
   if (inserted.empty()) {
-    // Registered before (a retry), or concurrently under another
-    // service/environment lock.
+    // An unknown class, registered before (a retry), or registered
+    // concurrently under another service/environment lock.
+    if (Exec1(tx, kNewestThresholds, r.release_class)[0].is_null()) {
+      return Error::InvalidInput("release_class: unknown release class " + r.release_class, {"release_class"});
+    }
     auto existing = Find(tx, r.id);
     if (!existing) return Error::Conflict("conflict", "release " + r.id + " is being registered");
     return Replay(*existing, r);
@@ -194,14 +195,14 @@ bool ReleaseRepository::Transition(pqxx::work& tx, const std::string& id,
                              std::string(domain::ToString(to)));
     }
   }
-  return !tx.exec_params(kTransition, id, std::string(domain::ToString(to)), StatusArray(allowed_from)).empty();
+  return !Exec(tx, kTransition, id, std::string(domain::ToString(to)), StatusArray(allowed_from)).empty();
 }
 
 std::vector<std::string> ReleaseRepository::SupersedeInProgress(pqxx::work& tx, const std::string& service,
                                                                 const std::string& environment,
                                                                 const std::string& except_id) {
   std::vector<std::string> out;
-  for (const auto& row : tx.exec_params(kSupersede, service, environment, except_id,
+  for (const auto& row : Exec(tx, kSupersede, service, environment, except_id,
                                         std::string(domain::ToString(domain::ReleaseStatus::kSuperseded)),
                                         StatusArray(kInProgress))) {
     out.push_back(row[0].as<std::string>());
@@ -209,24 +210,24 @@ std::vector<std::string> ReleaseRepository::SupersedeInProgress(pqxx::work& tx, 
   return out;
 }
 
-void ReleaseRepository::StartNewEpisode(pqxx::work& tx, const std::string& id) { tx.exec_params0(kNewEpisode, id); }
+void ReleaseRepository::StartNewEpisode(pqxx::work& tx, const std::string& id) { Exec0(tx, kNewEpisode, id); }
 
 std::optional<std::string> ReleaseRepository::NewestIdFor(pqxx::transaction_base& tx, const std::string& service,
                                                           const std::string& environment) {
-  const pqxx::result r = tx.exec_params(kNewestFor, service, environment);
+  const pqxx::result r = Exec(tx, kNewestFor, service, environment);
   if (r.empty()) return std::nullopt;
   return r[0][0].as<std::string>();
 }
 
 std::optional<Release> ReleaseRepository::Find(pqxx::transaction_base& tx, const std::string& id) {
   const pqxx::result r =
-      tx.exec_params(std::string("SELECT ") + kColumns + " FROM releases WHERE id = $1", id);
+      Exec(tx, std::string("SELECT ") + kColumns + " FROM releases WHERE id = $1", id);
   if (r.empty()) return std::nullopt;
   return FromRow(r[0]);
 }
 
 ReleasePage ReleaseRepository::List(pqxx::transaction_base& tx, const ReleaseQuery& q) {
-  const pqxx::result rows = tx.exec_params(
+  const pqxx::result rows = Exec(tx, 
       std::string("SELECT ") + kColumns +
           " FROM releases WHERE ($1::text IS NULL OR service = $1) AND ($2::text IS NULL OR environment = $2)"
           " AND ($3::text IS NULL OR status = $3) AND ($4::bigint IS NULL OR seq < $4)"
@@ -237,7 +238,7 @@ ReleasePage ReleaseRepository::List(pqxx::transaction_base& tx, const ReleaseQue
 }
 
 Result<Release> ReleaseRepository::SetTraffic(pqxx::work& tx, const std::string& id, double traffic_percent) {
-  if (tx.exec_params(kSetTraffic, id, traffic_percent).empty()) {
+  if (Exec(tx, kSetTraffic, id, traffic_percent).empty()) {
     auto existing = Find(tx, id);
     if (!existing) return Error::NotFound("no release " + id);
     return Error::Conflict("release_ended", "release " + id + " is " + std::string(domain::ToString(existing->status)) +
@@ -262,7 +263,7 @@ std::vector<Release> ReleaseRepository::ListEvaluable(pqxx::transaction_base& tx
 
 std::vector<Release> ReleaseRepository::ListRolledBackWithin(pqxx::transaction_base& tx, Millis since) {
   std::vector<Release> out;
-  for (const auto& row : tx.exec_params(std::string("SELECT ") + kColumns +
+  for (const auto& row : Exec(tx, std::string("SELECT ") + kColumns +
                                             " FROM releases WHERE status = 'rolled_back' "
                                             "AND updated_at > now() - $1 * interval '1 millisecond' ORDER BY seq",
                                         static_cast<std::int64_t>(since.count()))) {
@@ -273,7 +274,7 @@ std::vector<Release> ReleaseRepository::ListRolledBackWithin(pqxx::transaction_b
 
 std::optional<Release> ReleaseRepository::Lock(pqxx::work& tx, const std::string& id) {
   const pqxx::result r =
-      tx.exec_params(std::string("SELECT ") + kColumns + " FROM releases WHERE id = $1 FOR UPDATE", id);
+      Exec(tx, std::string("SELECT ") + kColumns + " FROM releases WHERE id = $1 FOR UPDATE", id);
   if (r.empty()) return std::nullopt;
   return FromRow(r[0]);
 }

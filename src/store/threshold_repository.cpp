@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "backstop/audit/audit_repository.hpp"
+#include "backstop/store/prepared.hpp"
 
 namespace backstop::store {
 
@@ -51,14 +52,14 @@ FileLoadOutcome ThresholdRepository::Store(pqxx::work& tx, const std::string& fi
   out.release_class = set.release_class;
   out.version = set.version;
   const std::string sha = policy::ContentSha256(set);
-  const pqxx::result inserted = tx.exec_params(kInsert, set.release_class, set.version, sha,
+  const pqxx::result inserted = Exec(tx, kInsert, set.release_class, set.version, sha,
                                                policy::CanonicalJson(set), file);
   if (!inserted.empty()) {
     out.result = "loaded";
     Audit(tx, actor, audit::AuditKind::kThresholdsLoaded, out, sha);
     return out;
   }
-  const std::string stored = tx.exec_params1(kSelectSha, set.release_class, set.version)[0].as<std::string>();
+  const std::string stored = Exec1(tx, kSelectSha, set.release_class, set.version)[0].as<std::string>();
   if (stored == sha) {
     out.result = "unchanged";
     return out;

@@ -5,6 +5,7 @@
 #include "backstop/audit/audit_repository.hpp"
 #include "backstop/common/identifiers.hpp"
 #include "backstop/common/sha256.hpp"
+#include "backstop/store/prepared.hpp"
 
 namespace backstop::store {
 
@@ -29,7 +30,7 @@ Result<std::string> TokenRepository::Create(pqxx::work& tx, const std::string& n
   }
   const std::string token = kTokenPrefix + RandomHex(32);
   const pqxx::result r =
-      tx.exec_params(kInsert, name, std::string(RoleName(role)), Sha256Hex(token));
+      Exec(tx, kInsert, name, std::string(RoleName(role)), Sha256Hex(token));
   if (r.empty()) {
     return Error::Conflict("token_exists", "a live token named " + name + " exists; revoke it first");
   }
@@ -40,19 +41,19 @@ Result<std::string> TokenRepository::Create(pqxx::work& tx, const std::string& n
 }
 
 Status TokenRepository::Revoke(pqxx::work& tx, const std::string& name, const std::string& actor) {
-  const pqxx::result r = tx.exec_params(kRevoke, name);
+  const pqxx::result r = Exec(tx, kRevoke, name);
   if (r.empty()) return Error::NotFound("no live token named " + name);
   boost::json::object payload{{"name", name}, {"role", r[0][0].as<std::string>()}};
   audit::AuditRepository::Append(
       tx, audit::AuditEvent{actor, audit::AuditKind::kTokenRevoked, std::nullopt, boost::json::serialize(payload)});
   // Every server drops its cached principals when this commits.
-  tx.exec_params(kNotify, std::string(kTokenRevokedChannel), name);
+  Exec(tx, kNotify, std::string(kTokenRevokedChannel), name);
   return Ok();
 }
 
 std::optional<Principal> TokenRepository::FindByHash(pqxx::transaction_base& tx,
                                                      const std::string& token_sha256) {
-  const pqxx::result r = tx.exec_params(kLookup, token_sha256);
+  const pqxx::result r = Exec(tx, kLookup, token_sha256);
   if (r.empty()) return std::nullopt;
   auto role = ParseRole(r[0][1].as<std::string>());
   if (!role) return std::nullopt;

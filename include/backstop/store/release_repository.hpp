@@ -84,12 +84,13 @@ class ReleaseRepository {
   // class. Same id and same body → the stored release (created = false);
   // same id, other body → conflict `idempotency_mismatch`. Without a client
   // id, a deployment equal as JSON to the newest release of its service and
-  // environment (same version) is that release (created = false). Registrations of
-  // one service/environment serialize on an advisory lock until `tx` ends.
+  // environment (same version) is that release (created = false). The caller
+  // holds LockServiceEnvironment for the release's service and environment,
+  // so registrations of one service/environment serialize until `tx` ends.
   static Result<RegisterOutcome> Insert(pqxx::work& tx, const NewRelease& r, const std::string& deployed_by);
 
   // Serializes registrations of one service/environment until `tx` ends
-  // (Insert takes it too; taking it twice is harmless).
+  // (Insert relies on it).
   static void LockServiceEnvironment(pqxx::work& tx, const std::string& service, const std::string& environment);
 
   // The version of the newest `healthy` release of a service/environment

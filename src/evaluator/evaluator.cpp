@@ -198,10 +198,13 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
     }
   }
   const TimePoint now = clock_.Now();
-  const decision::Decision pre =
+  decision::Decision pre =
       decision::Decide(store::FactsOf(rel), *set, telemetry, decision::DecisionContext{now, mode_.load(), 0}, tracked->history);
   metrics_.CountEvaluation();
-  for (auto c : tracker_.RecordEvaluation(release_id, pre)) metrics_.CountConflict(std::string(decision::ToString(c)));
+  // Only pre.kind is read below; the evaluation and history move into the tracker.
+  for (auto c : tracker_.RecordEvaluation(release_id, std::move(pre.evaluation), std::move(pre.history))) {
+    metrics_.CountConflict(std::string(decision::ToString(c)));
+  }
   // While a human holds the question, evaluation goes on but decides nothing.
   if (pre.kind == decision::DecisionKind::kNone || tracked->pending_escalation) return;
   if (tracked->settled && tracked->settled->first == rel.episode && tracked->settled->second == pre.kind) {

@@ -1,6 +1,7 @@
 #include "backstop/evaluator/release_tracker.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace backstop::evaluator {
 
@@ -88,24 +89,29 @@ std::optional<ReleaseTracker::Tracked> ReleaseTracker::Checkout(const std::strin
   std::lock_guard lock(mutex_);
   auto it = active_.find(id);
   if (it == active_.end()) return std::nullopt;
+  // `latest` steps aside while the rest is copied, so the copy goes without it.
+  std::optional<decision::Evaluation> latest = std::exchange(it->second.latest, std::nullopt);
   Tracked copy = it->second;
+  it->second.latest = std::move(latest);
   it->second.first_arrival.reset();
   return copy;
 }
 
-std::vector<decision::ReasonCode> ReleaseTracker::RecordEvaluation(const std::string& id, const decision::Decision& d) {
+std::vector<decision::ReasonCode> ReleaseTracker::RecordEvaluation(const std::string& id,
+                                                                   decision::Evaluation&& evaluation,
+                                                                   decision::EvaluationHistory&& history) {
   std::vector<decision::ReasonCode> fresh;
   std::lock_guard lock(mutex_);
   auto it = active_.find(id);
   if (it == active_.end()) return fresh;
   const auto& before = it->second.latest;
-  for (auto c : d.evaluation.conflicts) {
+  for (auto c : evaluation.conflicts) {
     if (!before || std::find(before->conflicts.begin(), before->conflicts.end(), c) == before->conflicts.end()) {
       fresh.push_back(c);
     }
   }
-  it->second.history = d.history;
-  it->second.latest = d.evaluation;
+  it->second.history = std::move(history);
+  it->second.latest = std::move(evaluation);
   return fresh;
 }
 

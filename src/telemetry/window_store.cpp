@@ -10,11 +10,13 @@ WindowStore::WindowStore(std::int64_t max_series, Millis retention, std::size_t 
       retention_ms_(retention.count()),
       shards_(std::make_unique<Shard[]>(kShards)) {}
 
-std::string WindowStore::GroupKey(const std::string& service, const std::string& environment,
-                                  const std::string& signal) {
-  // Identifiers never contain \x1f, so the key is unambiguous.
-  std::string key;
-  key.reserve(service.size() + environment.size() + signal.size() + 2);
+const std::string& WindowStore::GroupKey(const std::string& service, const std::string& environment,
+                                         const std::string& signal) {
+  // Identifiers never contain \x1f, so the key is unambiguous. One buffer
+  // per thread: a lookup allocates nothing once warm (ingestion looks up
+  // per sample, a tick per release and signal).
+  thread_local std::string key;
+  key.clear();
   key.append(service).push_back('\x1f');
   key.append(environment).push_back('\x1f');
   key.append(signal);
@@ -26,12 +28,7 @@ WindowStore::Shard& WindowStore::ShardFor(const std::string& group_key) const {
 }
 
 AppendResult WindowStore::Append(const IncomingSample& s) {
-  // One key buffer per thread: a sample's lookup allocates nothing once warm.
-  thread_local std::string key;
-  key.clear();
-  key.append(s.service).push_back('\x1f');
-  key.append(s.environment).push_back('\x1f');
-  key.append(s.signal);
+  const std::string& key = GroupKey(s.service, s.environment, s.signal);
   Shard& shard = ShardFor(key);
   std::lock_guard lock(shard.mutex);
   auto group_it = shard.groups.find(key);
@@ -65,7 +62,7 @@ std::vector<decision::SeriesPair> WindowStore::Snapshot(
     const std::string& service, const std::string& environment, const std::string& signal,
     const std::string& version, const std::optional<std::string>& previous_version) const {
   std::vector<decision::SeriesPair> out;
-  const std::string key = GroupKey(service, environment, signal);
+  const std::string& key = GroupKey(service, environment, signal);
   const Shard& shard = ShardFor(key);
   std::lock_guard lock(shard.mutex);
   auto group_it = shard.groups.find(key);

@@ -52,10 +52,14 @@ class ReleaseTracker {
             SteadyTime read_started);
 
   std::optional<decision::Evaluation> Latest(const std::string& id) const;
-  // A copy for one evaluation; clears its first arrival.
+  // A copy for one evaluation, without `latest` (an evaluation does not read
+  // the previous one, and copying it was most of this call's cost over a
+  // large fleet); clears its first arrival.
   std::optional<Tracked> Checkout(const std::string& id);
-  // Stores an evaluation's result; returns the conflicts new since the last one.
-  std::vector<decision::ReasonCode> RecordEvaluation(const std::string& id, const decision::Decision& d);
+  // Stores an evaluation's result (moved in); returns the conflicts new since
+  // the last one.
+  std::vector<decision::ReasonCode> RecordEvaluation(const std::string& id, decision::Evaluation&& evaluation,
+                                                     decision::EvaluationHistory&& history);
   void MarkSettled(const std::string& id, int episode, decision::DecisionKind kind);
   // Applies a committed decision; forgets the release once it is no longer evaluable.
   void ApplyCommitted(const std::string& id, int episode, const workflow::CommittedDecision& c);

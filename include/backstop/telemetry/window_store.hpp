@@ -72,7 +72,8 @@ class WindowStore {
     std::unordered_map<std::string, SignalGroup> groups;  // key: service \x1f environment \x1f signal
   };
 
-  static std::string GroupKey(const std::string& service, const std::string& environment,
+  // Valid until this thread's next call.
+  static const std::string& GroupKey(const std::string& service, const std::string& environment,
                               const std::string& signal);
   Shard& ShardFor(const std::string& group_key) const;
 

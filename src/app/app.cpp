@@ -47,6 +47,16 @@ constexpr auto kAuditHeadInterval = std::chrono::seconds(5);
 constexpr int kActionWorkers = 2;
 constexpr int kNotificationWorkers = 2;
 
+// The background sealer reports each sealed entry's delay to the metrics
+// (backstop_audit_sealing_delay_seconds).
+audit::AuditSealer::Options SealerOptions(metrics::Metrics& metrics) {
+  audit::AuditSealer::Options o;
+  o.on_sealed = [&metrics](const std::vector<double>& delays) {
+    for (const double d : delays) metrics.ObserveAuditSealingDelay(d);
+  };
+  return o;
+}
+
 http::ServerOptions ServerOptionsFrom(const config::Config& c) {
   http::ServerOptions o;
   o.host = c.listen_host;
@@ -78,7 +88,7 @@ struct App::Impl {
         router(authenticator),
         windows(config.limits.max_series, kInitialRetention),
         evaluator(*pool, registry, windows, metrics, config, clock),
-        sealer(config.database_url, config.database, audit::AuditSealer::Options{}),
+        sealer(config.database_url, config.database, SealerOptions(metrics)),
         api{*pool, metrics, config, registry, windows, evaluator, clock,
             [this] { return server && server->draining(); }, authenticator, {}} {}
 

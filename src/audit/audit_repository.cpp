@@ -28,7 +28,7 @@ constexpr const char* kSelectPending =
 constexpr const char* kSeal =
     "UPDATE audit_log AS a SET seq = u.seq, prev_hash = u.prev_hash, hash = u.hash, sealed_at = clock_timestamp() "
     "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS u(id, seq, prev_hash, hash) "
-    "WHERE a.id = u.id AND a.seq IS NULL";
+    "WHERE a.id = u.id AND a.seq IS NULL RETURNING extract(epoch FROM a.sealed_at - a.at)::float8";
 constexpr const char* kUpdateHead = "UPDATE audit_head SET seq = $1, hash = $2";
 constexpr const char* kSelectHead = "SELECT seq, hash FROM audit_head";
 
@@ -97,17 +97,19 @@ SealPass AuditRepository::SealPending(pqxx::work& tx, SealerLock lock, int max_e
   }
   if (pending.empty()) return pass;
   pass.head = SealAfter(pass.head, pending);
-  const auto updated = store::Exec0(tx, 
-      kSeal, ArrayLiteral(pending, [](const AuditEntry& e) { return std::to_string(e.id); }),
+  const pqxx::result updated = store::Exec(
+      tx, kSeal, ArrayLiteral(pending, [](const AuditEntry& e) { return std::to_string(e.id); }),
       ArrayLiteral(pending, [](const AuditEntry& e) { return std::to_string(e.seq); }),
       ArrayLiteral(pending, [](const AuditEntry& e) { return e.prev_hash; }),
       ArrayLiteral(pending, [](const AuditEntry& e) { return e.hash; }));
   // Only this sealer updates unsealed rows, under the lock: anything else
   // means the chain would not be what was computed. Roll the pass back.
-  if (updated.affected_rows() != pending.size()) {
-    throw std::logic_error("audit sealing: " + std::to_string(updated.affected_rows()) + " of " +
+  if (updated.size() != pending.size()) {
+    throw std::logic_error("audit sealing: " + std::to_string(updated.size()) + " of " +
                            std::to_string(pending.size()) + " entries sealed");
   }
+  pass.delays_seconds.reserve(updated.size());
+  for (const auto& row : updated) pass.delays_seconds.push_back(row[0].as<double>());
   store::Exec0(tx, kUpdateHead, pass.head.seq, pass.head.hash);
   pass.sealed = static_cast<std::int64_t>(pending.size());
   return pass;

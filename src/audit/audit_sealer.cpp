@@ -61,6 +61,7 @@ void AuditSealer::Loop(std::stop_token stop) {
       const SealPass pass = AuditRepository::SealPending(tx, SealerLock::kTry, options_.batch);
       tx.commit();
       sealed_ += pass.sealed;
+      if (options_.on_sealed && !pass.delays_seconds.empty()) options_.on_sealed(pass.delays_seconds);
       if (failing) spdlog::info("audit sealer: sealing again");
       failing = false;
       if (pass.sealed == options_.batch) wait = Millis(0);  // more are waiting

@@ -113,6 +113,12 @@ Metrics::Metrics(const std::string& version)
                             .Help("From the arrival of the telemetry that made a decision to its commit")
                             .Register(*registry_)
                             .Add({}, kLatencyBuckets)),
+      audit_sealing_delay_(prometheus::BuildHistogram()
+                               .Name("backstop_audit_sealing_delay_seconds")
+                               .Help("From an audit entry's INSERT to its sealing (seq and hash assigned), per "
+                                     "entry sealed by this process's background sealer")
+                               .Register(*registry_)
+                               .Add({}, kLatencyBuckets)),
       pulls_(prometheus::BuildCounter()
                  .Name("backstop_telemetry_pulls_total")
                  .Help("Queries pulled from telemetry sources, by source and result (ok, query_error, "

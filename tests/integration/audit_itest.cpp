@@ -59,6 +59,27 @@ void Tamper(const TestDatabase& db, const std::string& sql) {
   tx.commit();
 }
 
+TEST(AuditTest, ASealingPassReportsEachSealedEntrysDelayFromItsInsert) {
+  TestDatabase db;
+  AppendMany(db.url(), 0, 3);
+  auto conn = db.Connect();
+  pqxx::work tx(*conn);
+  const audit::SealPass pass = AuditRepository::SealPending(tx, audit::SealerLock::kTry, 100);
+  tx.commit();
+  EXPECT_EQ(pass.sealed, 3);
+  ASSERT_EQ(pass.delays_seconds.size(), 3u);
+  for (const double d : pass.delays_seconds) {
+    EXPECT_GE(d, 0.0);
+    EXPECT_LT(d, 60.0);
+  }
+  // Nothing left: the next pass seals and reports nothing.
+  pqxx::work again(*conn);
+  const audit::SealPass empty = AuditRepository::SealPending(again, audit::SealerLock::kTry, 100);
+  again.commit();
+  EXPECT_EQ(empty.sealed, 0);
+  EXPECT_TRUE(empty.delays_seconds.empty());
+}
+
 TEST(AuditTest, ConcurrentAppendsKeepOneUnbrokenChain) {
   TestDatabase db;
   constexpr int kThreads = 8;

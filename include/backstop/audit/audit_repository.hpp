@@ -37,6 +37,8 @@ struct SealPass {
   bool locked = false;      // false: another sealer held the lock (kTry)
   std::int64_t sealed = 0;  // entries sealed by this pass
   AuditHead head;           // the head after the pass (when locked)
+  // Per entry sealed, seconds from its INSERT to its sealing (the database's clock).
+  std::vector<double> delays_seconds;
 };
 
 // Reads, appends and seals the audit log.

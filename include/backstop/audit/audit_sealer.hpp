@@ -3,11 +3,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -37,6 +39,9 @@ class AuditSealer {
   struct Options {
     Millis interval{20};
     int batch = 1000;
+    // Called on the sealer's thread after each committed pass with each
+    // sealed entry's delay from INSERT to sealing (the metrics histogram).
+    std::function<void(const std::vector<double>& delays_seconds)> on_sealed;
   };
 
   AuditSealer(std::string database_url, config::DatabaseConfig database, Options options);

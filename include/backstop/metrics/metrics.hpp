@@ -54,6 +54,8 @@ class Metrics {
   void CountDecisionCommitFailure() { decision_commit_failures_.Increment(); }
   void SetDecisionsUncommitted(std::size_t n) { decisions_uncommitted_.Set(static_cast<double>(n)); }
   void ObserveDecisionLatency(double seconds) { decision_latency_.Observe(seconds); }
+  // From an audit entry's INSERT to its sealing, per entry the background sealer of this process sealed.
+  void ObserveAuditSealingDelay(double seconds) { audit_sealing_delay_.Observe(seconds); }
 
   // Telemetry pulled from metrics stores (INTEGRATIONS §1), by source name
   // (configured, so bounded). RegisterPullSource starts a source's series at
@@ -115,6 +117,7 @@ class Metrics {
   prometheus::Gauge& decisions_uncommitted_;
   prometheus::Gauge& escalations_pending_;
   prometheus::Histogram& decision_latency_;
+  prometheus::Histogram& audit_sealing_delay_;
   prometheus::Family<prometheus::Counter>& pulls_;
   prometheus::Family<prometheus::Histogram>& pull_duration_;
   prometheus::Family<prometheus::Counter>& pull_samples_;

@@ -6,6 +6,7 @@
 
 #include "backstop/common/identifiers.hpp"
 #include "backstop/common/sha256.hpp"
+#include "backstop/common/percent_decode.hpp"
 #include "backstop/integrations/text_codec.hpp"
 
 namespace backstop::integrations {

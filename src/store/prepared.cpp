@@ -18,4 +18,10 @@ std::string PreparedName(const std::string& sql) {
   return name;
 }
 
+std::string Prepare(pqxx::transaction_base& tx, const std::string& sql) {
+  std::string name = PreparedName(sql);
+  tx.conn().prepare(name, sql);
+  return name;
+}
+
 }  // namespace backstop::store

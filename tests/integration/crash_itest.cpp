@@ -184,12 +184,7 @@ TEST_F(CrashTest, PausedWorkerPastItsLeaseChangesNothingWhenItResumes) {
   auto c = TestConfig(db.url());
   c.thresholds_dir = (scratch / "thresholds").string();
   c.instance_id = "node-b";
-  config::ExecutorConfig e;
-  e.type = config::ExecutorType::kWebhook;
-  e.url = receiver.url();
-  e.secret_env = "BACKSTOP_CRASH_SECRET";
-  e.timeout = Millis(1000);
-  c.executors = {e};
+  c.executors = {WebhookExecutor(receiver.url(), "BACKSTOP_CRASH_SECRET", Millis(1000))};
   ::setenv("BACKSTOP_CRASH_SECRET", kSecret, 1);
   app::App other(c);
   ASSERT_TRUE(other.Start().ok());

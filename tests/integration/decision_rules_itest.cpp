@@ -45,14 +45,7 @@ class DecisionRulesTest : public ::testing::Test {
     auto c = TestConfig("");
     c.thresholds_dir = dir.path();
     c.evaluation_tick = Millis(100);
-    config::ExecutorConfig webhook;
-    webhook.match = "*";
-    webhook.type = config::ExecutorType::kWebhook;
-    webhook.url = receiver.url();
-    webhook.secret_env = kSecretEnv;
-    webhook.timeout = Millis(2000);
-    webhook.max_attempts = 5;
-    c.executors = {webhook};
+    c.executors = {WebhookExecutor(receiver.url(), kSecretEnv)};
     server = std::make_unique<TestServer>(c);
     deployer = server->Token("ci-bot", Role::kDeployer);
     admin = server->Token("admin-1", Role::kAdmin);

@@ -31,14 +31,7 @@ std::string AutoClass() {
 }
 
 config::ExecutorConfig Webhook(const WebhookReceiver& r, Millis timeout = Millis(2000), int max_attempts = 5) {
-  config::ExecutorConfig e;
-  e.match = "*";
-  e.type = config::ExecutorType::kWebhook;
-  e.url = r.url();
-  e.secret_env = kSecretEnv;
-  e.timeout = timeout;
-  e.max_attempts = max_attempts;
-  return e;
+  return WebhookExecutor(r.url(), kSecretEnv, timeout, max_attempts);
 }
 
 std::string BadBatch(const std::string& service) { return TelemetryBatch(service, "v2", 0.5, 8); }

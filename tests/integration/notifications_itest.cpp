@@ -402,12 +402,7 @@ TEST_F(NotificationsTest, ADeadReceiverDoesNotDelayTheRollback) {
   WebhookReceiver dead(At("/backstop"));
   dead.Script({}, Reply(200, 10000ms));
   WebhookReceiver rollback;
-  config::ExecutorConfig executor;
-  executor.type = config::ExecutorType::kWebhook;
-  executor.url = rollback.url();
-  executor.secret_env = kRollbackSecretEnv;
-  executor.timeout = Millis(2000);
-  Start({Webhook(dead.url(), Millis(2000))}, {executor});
+  Start({Webhook(dead.url(), Millis(2000))}, {WebhookExecutor(rollback.url(), kRollbackSecretEnv)});
   // Both notification workers are busy waiting on the dead receiver.
   Escalate("rel-1", "checkout");
   Escalate("rel-2", "search");

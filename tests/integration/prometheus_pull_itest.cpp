@@ -86,12 +86,7 @@ class PrometheusPullTest : public ::testing::Test {
     auto c = TestConfig("");
     c.thresholds_dir = dir.path();
     c.evaluation_tick = Millis(200);
-    config::ExecutorConfig webhook;
-    webhook.type = config::ExecutorType::kWebhook;
-    webhook.url = receiver.url();
-    webhook.secret_env = kSecretEnv;
-    webhook.timeout = Millis(2000);
-    c.executors = {webhook};
+    c.executors = {WebhookExecutor(receiver.url(), kSecretEnv)};
     for (const auto& name : sources) {
       config::TelemetrySourceConfig source;
       source.name = name;

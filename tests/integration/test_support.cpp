@@ -151,6 +151,18 @@ config::Config TestConfig(const std::string& database_url) {
   return c;
 }
 
+config::ExecutorConfig WebhookExecutor(const std::string& url, const std::string& secret_env, Millis timeout,
+                                       int max_attempts) {
+  config::ExecutorConfig e;
+  e.match = "*";
+  e.type = config::ExecutorType::kWebhook;
+  e.url = url;
+  e.secret_env = secret_env;
+  e.timeout = timeout;
+  e.max_attempts = max_attempts;
+  return e;
+}
+
 TestServer::TestServer(std::optional<config::Config> config)
     : db_(std::make_unique<TestDatabase>()) {
   config::Config c = config ? *config : TestConfig(db_->url());

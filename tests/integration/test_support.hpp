@@ -60,6 +60,11 @@ class TestDatabase {
 // A config for an in-process server on 127.0.0.1:0 against `db`.
 config::Config TestConfig(const std::string& database_url);
 
+// A webhook executor for every service: POST to `url`, signed with the
+// secret held in the environment variable `secret_env`.
+config::ExecutorConfig WebhookExecutor(const std::string& url, const std::string& secret_env,
+                                       Millis timeout = Millis(2000), int max_attempts = 5);
+
 // A real App (HTTP server on 127.0.0.1, port 0) against its own database.
 class TestServer {
  public:

@@ -48,13 +48,8 @@ class TlsTest : public ::testing::Test {
     auto c = TestConfig("");
     c.thresholds_dir = dir.path();
     c.evaluation_tick = Millis(100);
-    config::ExecutorConfig e;
-    e.type = config::ExecutorType::kWebhook;
-    e.url = url;
-    e.secret_env = kSecretEnv;
+    config::ExecutorConfig e = WebhookExecutor(url, kSecretEnv, Millis(3000), max_attempts);
     e.ca_file = ca_file;
-    e.timeout = Millis(3000);
-    e.max_attempts = max_attempts;
     c.executors = {e};
     server = std::make_unique<TestServer>(c);
     deployer = server->Token("ci-bot", Role::kDeployer);
@@ -159,10 +154,7 @@ TEST_F(TlsTest, AnExpiredCertificateFailsTheAttemptAndTheRollback) {
 
 TEST_F(TlsTest, AnUnreadableCaFileIsAStartUpErrorNamingTheKey) {
   auto c = TestConfig("");
-  config::ExecutorConfig e;
-  e.type = config::ExecutorType::kWebhook;
-  e.url = "https://localhost:1/rollback";
-  e.secret_env = kSecretEnv;
+  config::ExecutorConfig e = WebhookExecutor("https://localhost:1/rollback", kSecretEnv);
   e.ca_file = "/nonexistent/ca.pem";
   c.executors = {e};
   try {

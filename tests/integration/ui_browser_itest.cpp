@@ -89,14 +89,7 @@ class UiBrowserTest : public ::testing::Test {
     auto c = TestConfig("");
     c.thresholds_dir = dir.path();
     c.evaluation_tick = Millis(200);
-    config::ExecutorConfig webhook;
-    webhook.match = "*";
-    webhook.type = config::ExecutorType::kWebhook;
-    webhook.url = receiver.url();
-    webhook.secret_env = kSecretEnv;
-    webhook.timeout = Millis(2000);
-    webhook.max_attempts = 1000;
-    c.executors = {webhook};
+    c.executors = {WebhookExecutor(receiver.url(), kSecretEnv, Millis(2000), 1000)};
     server = std::make_unique<TestServer>(c);
     deployer = server->Token("ci-bot", Role::kDeployer);
     alice = server->Token("alice", Role::kApprover);

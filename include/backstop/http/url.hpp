@@ -7,12 +7,8 @@
 
 namespace backstop::http {
 
-// Decodes %XX escapes and '+' (a space, as in form-encoded query strings).
-// Returns false on a truncated or non-hex escape; `out` is then unspecified.
-bool PercentDecode(std::string_view in, std::string& out);
-
 // Splits "path?a=1&b=x%20y" into the decoded path and the decoded query
-// pairs, in order (empty pairs are skipped, a key without '=' has an empty
+// pairs (%XX escapes, '+' as a space), in order (empty pairs are skipped, a key without '=' has an empty
 // value). Returns false on malformed percent-encoding.
 bool ParseTarget(std::string_view target, std::string& path,
                  std::vector<std::pair<std::string, std::string>>& query);

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,8 +10,6 @@ namespace backstop::integrations {
 // or spaces: "Application/JSON; charset=utf-8" → "application/json".
 [[nodiscard]] std::string MediaType(std::string_view content_type);
 
-// %XX escapes decoded (and '+' as a space when `plus_is_space`, as in
-// form bodies); nullopt on a malformed escape.
-[[nodiscard]] std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space = false);
+// PercentDecode is common/percent_decode.hpp, shared with the router.
 
 }  // namespace backstop::integrations

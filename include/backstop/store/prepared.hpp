@@ -14,6 +14,10 @@ namespace backstop::store {
 // wrong statement.
 std::string PreparedName(const std::string& sql);
 
+// Defines `sql` on the transaction's connection (a no-op once defined
+// there) and returns the name to execute it under.
+std::string Prepare(pqxx::transaction_base& tx, const std::string& sql);
+
 // Runs `sql` (a fixed text with $n parameters, never built from input) as a
 // statement prepared on the transaction's connection. PostgreSQL then
 // parses, analyses and plans it once per connection instead of on every call:
@@ -27,25 +31,19 @@ std::string PreparedName(const std::string& sql);
 // autocommit. Let the error end the transaction, as DbPool::Run does.
 template <typename... Args>
 pqxx::result Exec(pqxx::transaction_base& tx, const std::string& sql, Args&&... args) {
-  const std::string name = PreparedName(sql);
-  tx.conn().prepare(name, sql);  // a no-op once defined on this connection
-  return tx.exec_prepared(name, std::forward<Args>(args)...);
+  return tx.exec_prepared(Prepare(tx, sql), std::forward<Args>(args)...);
 }
 
 // Exec that expects exactly one row (pqxx::unexpected_rows otherwise).
 template <typename... Args>
 pqxx::row Exec1(pqxx::transaction_base& tx, const std::string& sql, Args&&... args) {
-  const std::string name = PreparedName(sql);
-  tx.conn().prepare(name, sql);
-  return tx.exec_prepared1(name, std::forward<Args>(args)...);
+  return tx.exec_prepared1(Prepare(tx, sql), std::forward<Args>(args)...);
 }
 
 // Exec that expects no rows (pqxx::unexpected_rows otherwise).
 template <typename... Args>
 pqxx::result Exec0(pqxx::transaction_base& tx, const std::string& sql, Args&&... args) {
-  const std::string name = PreparedName(sql);
-  tx.conn().prepare(name, sql);
-  return tx.exec_prepared0(name, std::forward<Args>(args)...);
+  return tx.exec_prepared0(Prepare(tx, sql), std::forward<Args>(args)...);
 }
 
 }  // namespace backstop::store

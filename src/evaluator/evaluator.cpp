@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backstop/config/executor_match.hpp"
+#include "backstop/decision/next_change.hpp"
 #include "backstop/metrics/metrics.hpp"
 #include "backstop/store/escalation_repository.hpp"
 #include "backstop/store/db_probe.hpp"
@@ -25,6 +26,28 @@ constexpr Millis kMinLease = std::chrono::seconds(2);
 constexpr int kLeaseTicks = 3;
 // How many releases a tick evaluates between looks at fresh telemetry.
 constexpr std::size_t kTickSlice = 100;
+// A quiet release (nothing it reads changed, nothing time-driven due) is
+// still evaluated in full at least this often: a safety net under
+// decision::NextChangeAt, not something correctness relies on.
+constexpr Millis kMaxQuiet{10000};
+
+// When a release's latest evaluation stops standing: its next time-driven
+// change, the store dropping one of its canary samples (once the newest is
+// dropped, stale turns insufficient; any sample is taken, to be safe), or
+// kMaxQuiet from now.
+TimePoint QuietUntil(const decision::ReleaseFacts& facts, const policy::ThresholdSet& set,
+                     const decision::TelemetrySnapshot& telemetry, const decision::Decision& decided, TimePoint now,
+                     Millis retention) {
+  TimePoint until = std::min(decision::NextChangeAt(facts, set, telemetry, decided, now), now + kMaxQuiet);
+  for (const auto& pair : telemetry.series) {
+    for (const auto& s : pair.canary) {
+      // Dropped by the first Prune after it is older than `retention`; one
+      // already that old goes at the next tick's Prune.
+      until = std::min(until, std::max(s.at + retention, now) + TimePoint::duration(1));
+    }
+  }
+  return until;
+}
 
 Millis LeaseDuration(const config::Config& c) { return std::max(kMinLease, c.evaluation_tick * kLeaseTicks); }
 
@@ -174,6 +197,14 @@ void Evaluator::Reload() {
 
 void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
   if (!lease_.held()) return;
+  const Mode mode = mode_.load();
+  const Millis retention = windows_.retention();
+  // Most of a large fleet, most ticks: nothing the last evaluation read has
+  // changed and nothing time-driven is due, so it stands as it is.
+  if (tracker_.StillQuiet(release_id, clock_.Now(), mode, retention)) {
+    metrics_.CountEvaluation();
+    return;
+  }
   auto tracked = tracker_.Checkout(release_id);
   if (!tracked) return;
   const store::Release& rel = tracked->release;
@@ -198,11 +229,17 @@ void Evaluator::EvaluateOne(const std::string& release_id, SteadyTime trigger) {
     }
   }
   const TimePoint now = clock_.Now();
+  const decision::ReleaseFacts facts = store::FactsOf(rel);
   decision::Decision pre =
-      decision::Decide(store::FactsOf(rel), *set, telemetry, decision::DecisionContext{now, mode_.load(), 0}, tracked->history);
+      decision::Decide(facts, *set, telemetry, decision::DecisionContext{now, mode, 0}, tracked->history);
   metrics_.CountEvaluation();
+  std::optional<ReleaseTracker::Quiet> quiet;
+  if (pre.kind == decision::DecisionKind::kNone) {
+    quiet = ReleaseTracker::Quiet{QuietUntil(facts, *set, telemetry, pre, now, retention), tracked->inputs_seq, mode,
+                                  retention};
+  }
   // Only pre.kind is read below; the evaluation and history move into the tracker.
-  for (auto c : tracker_.RecordEvaluation(release_id, std::move(pre.evaluation), std::move(pre.history))) {
+  for (auto c : tracker_.RecordEvaluation(release_id, std::move(pre.evaluation), std::move(pre.history), quiet)) {
     metrics_.CountConflict(std::string(decision::ToString(c)));
   }
   // While a human holds the question, evaluation goes on but decides nothing.

@@ -9,6 +9,15 @@ namespace {
 
 constexpr std::size_t kMaxFinishedKept = 10000;
 
+// What of a release row an evaluation reads (ReleaseFacts, the pinned
+// threshold set) or its outcome depends on (status, episode).
+bool SameForEvaluation(const store::Release& a, const store::Release& b) {
+  return a.version == b.version && a.previous_version == b.previous_version && a.traffic_percent == b.traffic_percent &&
+         a.shared_infrastructure == b.shared_infrastructure && a.started_at == b.started_at &&
+         a.release_class == b.release_class && a.thresholds_version == b.thresholds_version && a.status == b.status &&
+         a.episode == b.episode && a.service == b.service && a.environment == b.environment;
+}
+
 }  // namespace
 
 bool ReleaseTracker::MarkTouched(const std::set<std::pair<std::string, std::string>>& touched, SteadyTime arrival) {
@@ -20,6 +29,7 @@ bool ReleaseTracker::MarkTouched(const std::set<std::pair<std::string, std::stri
     for (const auto& id : it->second) {
       auto& t = active_.at(id);
       if (!t.first_arrival) t.first_arrival = arrival;
+      ++t.inputs_seq;
       dirty_.insert(id);
       any = true;
     }
@@ -49,6 +59,7 @@ void ReleaseTracker::Upsert(const store::Release& release) {
   } else {
     it->second.release = release;  // e.g. a traffic change
     it->second.notified_at = now;
+    ++it->second.inputs_seq;
   }
 }
 
@@ -66,8 +77,11 @@ void ReleaseTracker::Sync(const std::vector<store::Release>& evaluable, const st
       t.pending_escalation = pending.count(r.id) > 0;
       active_[r.id] = std::move(t);
     } else {
-      it->second.release = r;  // status, episode and traffic may have changed elsewhere
-      it->second.pending_escalation = pending.count(r.id) > 0;
+      Tracked& t = it->second;
+      const bool is_pending = pending.count(r.id) > 0;
+      if (!SameForEvaluation(t.release, r) || t.pending_escalation != is_pending) ++t.inputs_seq;
+      t.release = r;  // status, episode and traffic may have changed elsewhere
+      t.pending_escalation = is_pending;
     }
   }
   std::vector<std::string> gone;
@@ -99,7 +113,8 @@ std::optional<ReleaseTracker::Tracked> ReleaseTracker::Checkout(const std::strin
 
 std::vector<decision::ReasonCode> ReleaseTracker::RecordEvaluation(const std::string& id,
                                                                    decision::Evaluation&& evaluation,
-                                                                   decision::EvaluationHistory&& history) {
+                                                                   decision::EvaluationHistory&& history,
+                                                                   std::optional<Quiet> quiet) {
   std::vector<decision::ReasonCode> fresh;
   std::lock_guard lock(mutex_);
   auto it = active_.find(id);
@@ -112,12 +127,29 @@ std::vector<decision::ReasonCode> ReleaseTracker::RecordEvaluation(const std::st
   }
   it->second.history = std::move(history);
   it->second.latest = std::move(evaluation);
+  it->second.quiet = quiet;
   return fresh;
+}
+
+bool ReleaseTracker::StillQuiet(const std::string& id, TimePoint now, Mode mode, Millis retention) {
+  std::lock_guard lock(mutex_);
+  auto it = active_.find(id);
+  if (it == active_.end()) return false;
+  Tracked& t = it->second;
+  if (!t.quiet || !t.latest || t.quiet->inputs_seq != t.inputs_seq || t.quiet->mode != mode ||
+      t.quiet->retention != retention || now >= t.quiet->until) {
+    return false;
+  }
+  t.latest->evaluated_at = now;
+  return true;
 }
 
 void ReleaseTracker::MarkSettled(const std::string& id, int episode, decision::DecisionKind kind) {
   std::lock_guard lock(mutex_);
-  if (auto it = active_.find(id); it != active_.end()) it->second.settled = {episode, kind};
+  if (auto it = active_.find(id); it != active_.end()) {
+    it->second.settled = {episode, kind};
+    ++it->second.inputs_seq;
+  }
 }
 
 void ReleaseTracker::ApplyCommitted(const std::string& id, int episode, const workflow::CommittedDecision& c) {
@@ -125,6 +157,7 @@ void ReleaseTracker::ApplyCommitted(const std::string& id, int episode, const wo
   auto it = active_.find(id);
   if (it == active_.end()) return;
   it->second.release.status = c.status;
+  ++it->second.inputs_seq;
   if (c.kind == decision::DecisionKind::kEscalate) it->second.pending_escalation = true;
   if (decision::IsDryRun(c.kind)) it->second.settled = {episode, c.kind};
   if (!domain::IsEvaluable(c.status)) ForgetLocked(id);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -26,6 +27,17 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // holding it.
 class ReleaseTracker {
  public:
+  // The last evaluation decided nothing, and nothing it read can change its
+  // answer before `until` (decision::NextChangeAt) as long as nothing it read
+  // changed since (inputs_seq) and the mode and the telemetry retention are
+  // these.
+  struct Quiet {
+    TimePoint until;
+    std::uint64_t inputs_seq = 0;
+    Mode mode = Mode::kNormal;
+    Millis retention{0};
+  };
+
   struct Tracked {
     store::Release release;
     decision::EvaluationHistory history;
@@ -39,6 +51,11 @@ class ReleaseTracker {
     // Consecutive decisions of the core whose transaction failed; 0 once one
     // commits (or the database answers that there is nothing to write).
     int commit_failures = 0;
+    // Counts changes to what an evaluation reads: telemetry arrivals
+    // (MarkTouched), a changed row or escalation (Upsert, Sync), a settled or
+    // committed decision.
+    std::uint64_t inputs_seq = 0;
+    std::optional<Quiet> quiet;
   };
 
   // Telemetry for these (service, environment) pairs arrived; returns
@@ -56,10 +73,15 @@ class ReleaseTracker {
   // the previous one, and copying it was most of this call's cost over a
   // large fleet); clears its first arrival.
   std::optional<Tracked> Checkout(const std::string& id);
-  // Stores an evaluation's result (moved in); returns the conflicts new since
-  // the last one.
+  // Stores an evaluation's result (moved in) and whether the release is quiet
+  // until some time; returns the conflicts new since the last one.
   std::vector<decision::ReasonCode> RecordEvaluation(const std::string& id, decision::Evaluation&& evaluation,
-                                                     decision::EvaluationHistory&& history);
+                                                     decision::EvaluationHistory&& history,
+                                                     std::optional<Quiet> quiet);
+  // True when the release is quiet at `now` under `mode` and `retention`:
+  // its latest evaluation stands as it would be computed now, and is marked
+  // evaluated at `now`. The tick then skips it without copying anything.
+  bool StillQuiet(const std::string& id, TimePoint now, Mode mode, Millis retention);
   void MarkSettled(const std::string& id, int episode, decision::DecisionKind kind);
   // Applies a committed decision; forgets the release once it is no longer evaluable.
   void ApplyCommitted(const std::string& id, int episode, const workflow::CommittedDecision& c);

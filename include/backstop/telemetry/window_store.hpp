@@ -57,6 +57,7 @@ class WindowStore {
   void Prune(TimePoint now);
 
   void SetRetention(Millis retention);
+  Millis retention() const { return Millis(retention_ms_.load()); }
   std::int64_t series_count() const { return series_count_.load(); }
 
  private:

@@ -1,0 +1,59 @@
+#include "backstop/decision/next_change.hpp"
+
+#include <algorithm>
+#include <optional>
+
+namespace backstop::decision {
+
+namespace {
+
+// The earliest of the candidate times strictly after `now`.
+class Earliest {
+ public:
+  explicit Earliest(TimePoint now) : now_(now) {}
+  void Consider(TimePoint t) {
+    if (t > now_) best_ = std::min(best_, t);
+  }
+  TimePoint value() const { return best_; }
+
+ private:
+  TimePoint now_;
+  TimePoint best_ = TimePoint::max();
+};
+
+}  // namespace
+
+TimePoint NextChangeAt(const ReleaseFacts& release, const policy::ThresholdSet& thresholds,
+                       const TelemetrySnapshot& telemetry, const Decision& decided, TimePoint now) {
+  const policy::EvaluationRule& rules = thresholds.evaluation;
+  Earliest next(now);
+  next.Consider(release.started_at + rules.duration);  // `now >= started_at + duration`
+
+  for (const SeriesPair& pair : telemetry.series) {
+    // A sample counts in (now - window, now]: it enters at its time and is
+    // out from `at + window` on. Both cohorts, every signal: a few spare
+    // wake-ups are cheaper than a missed one.
+    for (const auto* samples : {&pair.canary, &pair.baseline}) {
+      for (const telemetry::Sample& s : *samples) {
+        next.Consider(s.at);
+        next.Consider(s.at + rules.window);
+      }
+    }
+    // Stale when `now - newest > max_staleness`: one tick past the bound.
+    std::optional<TimePoint> newest;
+    for (const telemetry::Sample& s : pair.canary) {
+      if (s.at <= now && (!newest || s.at > *newest)) newest = s.at;
+    }
+    if (newest) next.Consider(*newest + rules.max_staleness + TimePoint::duration(1));
+  }
+
+  // A counted flip leaves the window with the canary sample it was read at
+  // (flips are dated at sample times), so the samples above cover it.
+  for (const auto& [key, history] : decided.history.signals) {
+    if (history.breach_since) next.Consider(*history.breach_since + rules.breach_for);
+  }
+  for (const auto& [code, since] : decided.history.conflict_since) next.Consider(since + rules.breach_for);
+  return next.value();
+}
+
+}  // namespace backstop::decision

@@ -1,6 +1,7 @@
 #include "backstop/decision/decide.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <set>
 #include <utility>
 
@@ -82,8 +83,10 @@ Decision Decide(const ReleaseFacts& release, const policy::ThresholdSet& thresho
   bool any_breach = false;
   bool any_insufficient = false;
   bool any_stale = false;
+  std::deque<SeriesPair> merged;  // SeriesOf's merged pairs, alive through the loop
   for (const policy::SignalRule& rule : thresholds.signals) {
-    for (const SeriesPair& series : SeriesOf(rule, telemetry)) {
+    for (const SeriesPair* pair : SeriesOf(rule, telemetry, merged)) {
+      const SeriesPair& series = *pair;
       const SignalEvaluation& s =
           evaluation.signals.emplace_back(EvaluateSeries(rule, rules, series, previous_version_known, now));
       std::pair<std::string, std::string> key{s.name, s.source};

@@ -134,23 +134,33 @@ SignalEvaluation EvaluateSeries(const policy::SignalRule& rule,
 // A source for which only the previous version reported (no canary sample)
 // is a series too, and is insufficient: the release is missing telemetry its
 // predecessor had.
-std::vector<SeriesPair> SeriesOf(const policy::SignalRule& rule, const TelemetrySnapshot& telemetry) {
-  std::map<std::string, SeriesPair> by_source;  // sorted, so evaluations come out in a stable order
+std::vector<const SeriesPair*> SeriesOf(const policy::SignalRule& rule, const TelemetrySnapshot& telemetry,
+                                        std::deque<SeriesPair>& merged) {
+  // Sorted by source, so evaluations come out in a stable order.
+  std::map<std::string, std::vector<const SeriesPair*>> by_source;
   for (const SeriesPair& pair : telemetry.series) {
     if (pair.signal != rule.name) continue;
-    const std::string source = pair.source.empty() ? std::string(kDefaultSource) : pair.source;
-    SeriesPair& merged = by_source[source];
-    merged.signal = rule.name;
-    merged.source = source;
-    merged.canary.insert(merged.canary.end(), pair.canary.begin(), pair.canary.end());
-    merged.baseline.insert(merged.baseline.end(), pair.baseline.begin(), pair.baseline.end());
+    by_source[pair.source.empty() ? std::string(kDefaultSource) : pair.source].push_back(&pair);
   }
-  std::vector<SeriesPair> out;
+  std::vector<const SeriesPair*> out;
   if (by_source.empty()) {
-    out.push_back(SeriesPair{rule.name, std::string(kDefaultSource), {}, {}});
+    out.push_back(&merged.emplace_back(SeriesPair{rule.name, std::string(kDefaultSource), {}, {}}));
     return out;
   }
-  for (auto& [source, pair] : by_source) out.push_back(std::move(pair));
+  for (const auto& [source, pairs] : by_source) {
+    if (pairs.size() == 1 && pairs.front()->source == source) {
+      out.push_back(pairs.front());
+      continue;
+    }
+    SeriesPair& m = merged.emplace_back();
+    m.signal = rule.name;
+    m.source = source;
+    for (const SeriesPair* pair : pairs) {
+      m.canary.insert(m.canary.end(), pair->canary.begin(), pair->canary.end());
+      m.baseline.insert(m.baseline.end(), pair->baseline.begin(), pair->baseline.end());
+    }
+    out.push_back(&m);
+  }
   return out;
 }
 
@@ -158,9 +168,10 @@ std::vector<SignalEvaluation> EvaluateSignals(const ReleaseFacts& release, const
                                               const TelemetrySnapshot& telemetry, TimePoint now) {
   const bool previous_version_known = release.previous_version.has_value();
   std::vector<SignalEvaluation> out;
+  std::deque<SeriesPair> merged;
   for (const policy::SignalRule& rule : thresholds.signals) {
-    for (const SeriesPair& pair : SeriesOf(rule, telemetry)) {
-      out.push_back(EvaluateSeries(rule, thresholds.evaluation, pair, previous_version_known, now));
+    for (const SeriesPair* pair : SeriesOf(rule, telemetry, merged)) {
+      out.push_back(EvaluateSeries(rule, thresholds.evaluation, *pair, previous_version_known, now));
     }
   }
   return out;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -106,8 +107,13 @@ struct EvaluationHistory {
 // The series of `rule` in `telemetry`, one per source, sorted by source:
 // pairs repeated for one source are merged, a sample without a source has
 // source "default", and a signal without any series gives one empty pair with
-// source "default". Pure.
-[[nodiscard]] std::vector<SeriesPair> SeriesOf(const policy::SignalRule& rule, const TelemetrySnapshot& telemetry);
+// source "default". A source with exactly one pair, already named, is
+// pointed at in `telemetry` (no copy: a busy series holds thousands of
+// samples and is evaluated hundreds of times a second); merged and empty
+// pairs live in `merged`, which must outlive the answer. Pure.
+[[nodiscard]] std::vector<const SeriesPair*> SeriesOf(const policy::SignalRule& rule,
+                                                      const TelemetrySnapshot& telemetry,
+                                                      std::deque<SeriesPair>& merged);
 
 // Every signal rule of `thresholds` (in file order) for every source the
 // snapshot holds for it (sorted by source); a signal without any series gives

@@ -29,6 +29,7 @@ struct Scenario {
   policy::ThresholdSet thresholds;
   ReleaseFacts release;
   std::vector<Arrival> arrivals;
+  bool sorted = true;  // as the window store hands series out; else newest first
 };
 
 Scenario RandomScenario(std::mt19937& rng) {
@@ -48,6 +49,7 @@ Scenario RandomScenario(std::mt19937& rng) {
   policy::SignalRule rule = ErrorRatioRule();
   if (pick(true, false)) rule.baseline = policy::BaselineRule{2.0, 0.01, pick(policy::StatTest::kNone, policy::StatTest::kMannWhitney), 0.95};
   s.thresholds.signals = {rule};
+  s.sorted = pick(true, true, true, false);
   s.release = Release();
   s.release.started_at = Now() - millis(0, 2000);
   const std::vector<std::string> sources = pick(1, 2) == 1 ? std::vector<std::string>{"default"}
@@ -72,7 +74,7 @@ Scenario RandomScenario(std::mt19937& rng) {
 }
 
 // What the window store would hand out at `t`: every arrived sample, each
-// series sorted by time.
+// series sorted by time (or, to cover any order, newest first).
 TelemetrySnapshot SnapshotAt(const Scenario& s, TimePoint t) {
   std::map<std::string, SeriesPair> by_source;
   for (const Arrival& a : s.arrivals) {
@@ -87,6 +89,10 @@ TelemetrySnapshot SnapshotAt(const Scenario& s, TimePoint t) {
   for (auto& [source, p] : by_source) {
     std::stable_sort(p.canary.begin(), p.canary.end(), by_time);
     std::stable_sort(p.baseline.begin(), p.baseline.end(), by_time);
+    if (!s.sorted) {
+      std::reverse(p.canary.begin(), p.canary.end());
+      std::reverse(p.baseline.begin(), p.baseline.end());
+    }
     out.series.push_back(std::move(p));
   }
   return out;

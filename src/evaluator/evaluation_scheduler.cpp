@@ -6,10 +6,12 @@ namespace backstop::evaluator {
 
 namespace {
 
-// Fresh telemetry is evaluated at most once per this: a burst of batches
-// within it gives one evaluation per release. It used to be a fixed sleep
-// after every Wake, which put 2 ms on every breach-to-webhook path.
-constexpr Millis kMinDirtyGap{2};
+// Fresh telemetry is evaluated once per this at the steady rate (a stream of
+// batches gives one evaluation per release per gap), with bursts of
+// kDirtyBurst after a quiet spell. It used to be a fixed sleep after every
+// Wake, which put 2 ms on every breach-to-webhook path.
+constexpr Millis kDirtyGap{2};
+constexpr int kDirtyBurst = 2;
 
 // A failing callback must not stop the thread.
 void Guarded(const std::function<void()>& f, const char* what) {
@@ -47,7 +49,7 @@ void EvaluationScheduler::Wake() {
 
 void EvaluationScheduler::Loop(std::stop_token stop) {
   auto next_tick = std::chrono::steady_clock::now();
-  std::optional<std::chrono::steady_clock::time_point> last_dirty_run;
+  DirtyRunPacer pacer(kDirtyGap, kDirtyBurst);
   std::unique_lock lock(mutex_);
   while (!stop.stop_requested()) {
     cv_.wait_until(lock, stop, next_tick, [this] { return woken_; });
@@ -55,9 +57,9 @@ void EvaluationScheduler::Loop(std::stop_token stop) {
     if (woken_) {
       woken_ = false;
       lock.unlock();
-      const auto delay = DelayBeforeDirtyRun(std::chrono::steady_clock::now(), last_dirty_run, kMinDirtyGap);
+      const auto delay = pacer.DelayAt(std::chrono::steady_clock::now());
       if (delay > std::chrono::steady_clock::duration::zero()) std::this_thread::sleep_for(delay);
-      last_dirty_run = std::chrono::steady_clock::now();
+      pacer.Ran(std::chrono::steady_clock::now());
       Guarded(on_dirty_, "evaluating fresh telemetry");
       lock.lock();
     }

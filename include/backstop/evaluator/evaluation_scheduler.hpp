@@ -6,27 +6,42 @@
 #include <stop_token>
 #include <thread>
 
+#include <algorithm>
 #include <chrono>
-#include <optional>
 
 #include "backstop/common/duration.hpp"
 
 namespace backstop::evaluator {
 
-// How long the scheduler waits after a Wake before it evaluates fresh
-// telemetry: nothing when the last such run is at least `min_gap` ago (a lone
-// breaching batch is evaluated at once), else the rest of the gap (a burst
-// of batches is coalesced into one run per gap).
-inline std::chrono::steady_clock::duration DelayBeforeDirtyRun(
-    std::chrono::steady_clock::time_point now, std::optional<std::chrono::steady_clock::time_point> last_run,
-    Millis min_gap) {
-  if (!last_run || now - *last_run >= min_gap) return std::chrono::steady_clock::duration::zero();
-  return min_gap - (now - *last_run);
-}
+// Paces evaluations of fresh telemetry: on average one run per `gap`, with
+// up to `burst` runs at once after a quiet spell (a generic cell rate
+// algorithm: `due` is when the next run would fall at the steady rate). A
+// lone batch, or a healthy batch followed at once by a breaching one, is
+// evaluated without waiting; a stream of batches is coalesced into one run
+// per gap. Pure.
+class DirtyRunPacer {
+ public:
+  using Time = std::chrono::steady_clock::time_point;
+  using Duration = std::chrono::steady_clock::duration;
 
-// The evaluator's one thread: runs `on_dirty` soon after Wake (at most once
-// per 2 ms, so a burst of telemetry batches gives one evaluation, while a
-// lone batch waits for nothing) and `on_tick` every `tick`. Callbacks run on
+  DirtyRunPacer(Duration gap, int burst) : gap_(gap), burst_(burst) {}
+
+  // How long a run wanted at `now` waits.
+  Duration DelayAt(Time now) const {
+    const Time allowed_at = due_ - (burst_ - 1) * gap_;
+    return allowed_at > now ? allowed_at - now : Duration::zero();
+  }
+  // A run started at `at`.
+  void Ran(Time at) { due_ = std::max(due_, at) + gap_; }
+
+ private:
+  Duration gap_;
+  int burst_;
+  Time due_{};
+};
+
+// The evaluator's one thread: runs `on_dirty` soon after Wake (paced by a
+// DirtyRunPacer of one run per 2 ms, bursts of 2) and `on_tick` every `tick`. Callbacks run on
 // this thread only, never concurrently. Wake is thread-safe; Stop joins.
 class EvaluationScheduler {
  public:

@@ -26,15 +26,33 @@ WebhookReceiver::WebhookReceiver(Options options) : options_(std::move(options))
                                                 rc.request.content_type, std::chrono::system_clock::now(),
                                                 reply.status});
                  }
-                 // Delays run off the I/O threads so one slow answer blocks nothing else.
-                 ++*answering_;
-                 std::thread([reply, respond = std::move(respond), answering = answering_] {
-                   std::this_thread::sleep_for(reply.delay);
+                 const auto answer = [](const Reply& reply) {
                    http::Response r = http::JsonResponse(reply.status, reply.body);
                    r.content_type = reply.content_type;
                    for (const auto& h : reply.headers) r.headers.push_back(h);
-                   respond(std::move(r));
-                   --*answering;
+                   return r;
+                 };
+                 // Delays run off the I/O threads so one slow answer blocks
+                 // nothing else; once closing, answers go out at once, here.
+                 {
+                   std::unique_lock lock(answering_->mutex);
+                   if (answering_->closing) {
+                     lock.unlock();
+                     return respond(answer(reply));
+                   }
+                   ++answering_->count;
+                 }
+                 std::thread([reply, answer, respond = std::move(respond), answering = answering_] {
+                   {
+                     std::unique_lock lock(answering->mutex);
+                     answering->cv.wait_for(lock, reply.delay, [&] { return answering->closing; });
+                   }
+                   respond(answer(reply));
+                   {
+                     std::lock_guard lock(answering->mutex);
+                     --answering->count;
+                   }
+                   answering->cv.notify_all();
                  }).detach();
                }});
   http::ServerOptions o;
@@ -50,10 +68,16 @@ WebhookReceiver::WebhookReceiver(Options options) : options_(std::move(options))
 }
 
 WebhookReceiver::~WebhookReceiver() {
-  // Delayed answers must be out before the server goes (bounded wait).
-  for (int i = 0; i < 3000 && answering_->load() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  // Delayed answers must be out before the server goes: cut their delays
+  // short and wait (bounded) for them. A request arriving meanwhile is
+  // answered at once on its I/O thread. Waiting out a 10 s delay
+  // while the sender kept retrying used to hold teardown for 30 s and then
+  // let a late answer touch the destroyed server (a crash).
+  std::unique_lock lock(answering_->mutex);
+  answering_->closing = true;
+  answering_->cv.notify_all();
+  answering_->cv.wait_for(lock, std::chrono::seconds(30), [this] { return answering_->count == 0; });
+  lock.unlock();
   server_->Shutdown();
 }
 

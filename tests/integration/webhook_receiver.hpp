@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -75,7 +76,15 @@ class WebhookReceiver {
   std::deque<Reply> script_;
   Reply otherwise_;
   std::vector<Received> received_;
-  std::shared_ptr<std::atomic<int>> answering_ = std::make_shared<std::atomic<int>>(0);
+  // Delayed answers in flight, shared with their threads. Closing cuts every
+  // delay short, so each answer goes out while the server still exists.
+  struct Answering {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool closing = false;
+    int count = 0;
+  };
+  std::shared_ptr<Answering> answering_ = std::make_shared<Answering>();
   NoAuth auth_;
   http::Router router_;
   std::unique_ptr<http::Server> server_;

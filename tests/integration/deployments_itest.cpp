@@ -1,3 +1,4 @@
+#include <chrono>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -280,6 +281,42 @@ TEST_F(DeploymentsTest, RetriedDeploymentWithoutIdIsTheSameRelease) {
                 .status,
             201);
   EXPECT_EQ(CountReleases(), 5);
+}
+
+// The intake routes take the caller from memory (README "Tokens"): a token
+// revoked behind this process's back (no notice reaches it) stops working
+// within a second, and nothing it posts after its refusal is registered.
+TEST_F(DeploymentsTest, ARevokedDeployerTokenIsRefusedOnTheIntakeRoutesWithinOneSecond) {
+  ASSERT_EQ(PostDeployment(server, deployer, kValid).status, 201);
+  {
+    auto conn = server.db().Connect();
+    pqxx::work tx(*conn);
+    tx.exec0("UPDATE api_tokens SET revoked_at = now() WHERE name = 'ci-bot'");
+    tx.commit();
+  }
+  const auto revoked_at = std::chrono::steady_clock::now();
+  int deploy = 0, traffic = 0;
+  for (int i = 0; std::chrono::steady_clock::now() - revoked_at < std::chrono::milliseconds(1500); ++i) {
+    const auto sent = std::chrono::steady_clock::now();
+    deploy = PostDeployment(server, deployer,
+                            R"({"id":"late-)" + std::to_string(i) +
+                                R"(","service":"cart","environment":"prod","version":"v1","release_class":"config-change","traffic_percent":1})")
+                 .status;
+    traffic = server.Request("POST", "/v1/releases/rel-1/traffic", deployer, R"({"traffic_percent":20})").status;
+    if (deploy == 401 && traffic == 401) break;
+    // A request sent a second or more after the revocation must be refused.
+    ASSERT_LT(sent - revoked_at, std::chrono::milliseconds(1000))
+        << "accepted a second after the revocation: " << deploy << ", " << traffic;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(deploy, 401);
+  EXPECT_EQ(traffic, 401);
+  const int registered = CountReleases();
+  EXPECT_EQ(PostDeployment(server, deployer,
+                           R"({"id":"after","service":"cart","environment":"prod","version":"v2","release_class":"config-change","traffic_percent":1})")
+                .status,
+            401);
+  EXPECT_EQ(CountReleases(), registered);
 }
 
 }  // namespace

@@ -107,6 +107,41 @@ TEST(ThresholdVersioningTest, ReleasePinnedBeforeABumpKeepsItsVersion) {
   EXPECT_EQ(again.at("release").at("thresholds_version").as_int64(), 1);
 }
 
+// Migration 0009: a loaded threshold set is permanent and immutable (a new
+// version is a new row), for the serving role and the schema owner alike, so
+// the set every release is pinned to always exists.
+TEST(ThresholdVersioningTest, ALoadedThresholdSetCanNeverBeChangedOrRemoved) {
+  ThresholdDir dir;
+  dir.Write("web.yaml", ThresholdYaml("web", 1));
+  Fixture f(dir);
+  ASSERT_EQ(PostDeployment(f.server, f.deployer,
+                           R"({"id":"rel-1","service":"shop","environment":"prod","version":"v2",)"
+                           R"("previous_version":"v1","release_class":"web","traffic_percent":10})")
+                .status,
+            201);
+  const auto sets_and_bodies = [&] {
+    auto conn = f.server.db().ConnectAsOwner();
+    pqxx::read_transaction tx(*conn);
+    return tx.exec1("SELECT count(*)::text || ':' || string_agg(release_class || version || sha256 || body::text, "
+                    "',' ORDER BY release_class, version) FROM threshold_sets")[0]
+        .as<std::string>();
+  };
+  const std::string before = sets_and_bodies();
+  for (bool as_owner : {false, true}) {
+    auto conn = as_owner ? f.server.db().ConnectAsOwner() : f.server.db().Connect();
+    for (const char* sql : {"UPDATE threshold_sets SET sha256 = repeat('0', 64) WHERE release_class = 'web'",
+                            "UPDATE threshold_sets SET version = 7 WHERE release_class = 'web'",
+                            "DELETE FROM threshold_sets WHERE release_class = 'web'",
+                            "TRUNCATE threshold_sets CASCADE"}) {
+      pqxx::work tx(*conn);
+      EXPECT_THROW(tx.exec0(sql), pqxx::sql_error) << (as_owner ? "owner: " : "serving role: ") << sql;
+    }
+  }
+  EXPECT_EQ(sets_and_bodies(), before);
+  auto release = ParseJson(f.server.Request("GET", "/v1/releases/rel-1", f.admin).body);
+  EXPECT_EQ(release.at("release").at("thresholds_version").as_int64(), 1);
+}
+
 TEST(ThresholdVersioningTest, InvalidFileIsRejectedWhileValidOnesLoad) {
   ThresholdDir dir;
   dir.Write("good.yaml", ThresholdYaml("good", 1));

@@ -19,8 +19,10 @@ constexpr const char* kColumns =
 
 // Serializes registrations of one service/environment (supersession is
 // decided by what was registered before, so two at once must not interleave).
-constexpr const char* kLockServiceEnv =
-    "SELECT pg_advisory_xact_lock(hashtextextended('release:' || $1 || '/' || $2, 0))";
+// A transaction-level advisory lock: taking it again while held is a no-op.
+#define BACKSTOP_SERVICE_LOCK(service, environment) \
+  "pg_advisory_xact_lock(hashtextextended('release:' || " service " || '/' || " environment ", 0))"
+constexpr const char* kLockServiceEnv = "SELECT " BACKSTOP_SERVICE_LOCK("$1", "$2");
 constexpr const char* kNewestThresholds =
     "SELECT max(version) FROM threshold_sets WHERE release_class = $1";
 constexpr const char* kSupersede =
@@ -41,15 +43,19 @@ constexpr const char* kSetTraffic =
 constexpr domain::ReleaseStatus kInProgress[] = {
     domain::ReleaseStatus::kEvaluating, domain::ReleaseStatus::kEscalated,
     domain::ReleaseStatus::kRollbackRejected, domain::ReleaseStatus::kRollbackFailed};
-// Pinned to the newest threshold version of the class in the same statement
-// (one round trip fewer per deployment); no row when the class is unknown
-// or the id exists.
+// Pinned to the newest threshold version of the class, and holding the
+// service/environment lock before the row exists, in the same statement (two
+// round trips fewer per deployment); no row when the class is unknown or the
+// id exists. The lock's subquery is volatile, so it is run, once, before the
+// row is formed; statements after this one see every registration of the
+// service/environment committed before the lock was granted.
 constexpr const char* kInsert =
     "INSERT INTO releases (id, service, environment, version, previous_version, release_class, "
     "thresholds_version, traffic_percent, shared_infrastructure, status, deployed_by, triggered_by, "
     "metadata, request_body, previous_version_inferred) SELECT $1, $2, $3, $4, $5, $6, newest.version, $7, $8, "
     "'evaluating', $9, $10, $11::json, $12, $13 FROM (SELECT max(version) AS version FROM threshold_sets "
-    "WHERE release_class = $6) AS newest WHERE newest.version IS NOT NULL ON CONFLICT (id) DO NOTHING RETURNING ";
+    "WHERE release_class = $6) AS newest CROSS JOIN (SELECT " BACKSTOP_SERVICE_LOCK("$2", "$3") ") AS service_lock "
+    "WHERE newest.version IS NOT NULL ON CONFLICT (id) DO NOTHING RETURNING ";
 constexpr const char* kActiveStatuses = "('evaluating', 'escalated', 'rolling_back')";
 
 Release FromRow(const pqxx::row& row) {
@@ -149,6 +155,7 @@ Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelea
   // With a client's id, a retry finds its release through the insert's
   // conflict below: one statement fewer on the common path, a new release.
   if (!r.id_from_client) {
+    LockServiceEnvironment(tx, r.service, r.environment);  // before reading what is registered
     if (auto newest = NewestIdFor(tx, r.service, r.environment)) {
       // DESIGN "Deployment id": without an id, the same deployment as the
       // newest release of its service and environment (same version, body

@@ -13,12 +13,15 @@ namespace backstop::workflow {
 
 Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const config::Notifiers& notifiers,
                                                const store::NewRelease& given, const std::string& deployed_by) {
-  // Under the service/environment lock, so the healthy release read here is
-  // the one a concurrent registration would read too. A replay (the id
-  // exists) keeps what it stored: inference only shapes a new release.
-  store::ReleaseRepository::LockServiceEnvironment(tx, given.service, given.environment);
+  // Registrations of one service/environment serialize on its lock, which
+  // Insert takes (in its INSERT on the common path: one round trip fewer).
+  // Inferring the previous version reads first, so it takes the lock first:
+  // the healthy release read here is the one a concurrent registration would
+  // read too. A replay (the id exists) keeps what it stored: inference only
+  // shapes a new release.
   store::NewRelease r = given;
   r.previous_version_inferred = false;
+  if (!r.previous_version) store::ReleaseRepository::LockServiceEnvironment(tx, r.service, r.environment);
   if (!r.previous_version && !store::ReleaseRepository::Find(tx, r.id)) {
     r.previous_version =
         store::ReleaseRepository::NewestHealthyVersion(tx, r.service, r.environment, r.version);

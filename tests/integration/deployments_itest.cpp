@@ -143,6 +143,41 @@ TEST_F(DeploymentsTest, ConcurrentPostsWithOneIdCreateExactlyOneRelease) {
   EXPECT_EQ(CountReleases(), 1);
 }
 
+// Registrations of one service/environment serialize on its lock (taken by
+// the release INSERT itself when nothing is read first): however they race,
+// exactly one release stays in progress — the last registered — and every
+// other was superseded, with its audit entry.
+TEST_F(DeploymentsTest, ConcurrentReleasesOfOneServiceLeaveExactlyTheNewestInProgress) {
+  constexpr int kClients = 8;
+  constexpr int kEach = 6;
+  std::vector<std::thread> threads;
+  std::vector<int> created(kClients, 0);
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&, c] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string n = std::to_string(c) + "-" + std::to_string(i);
+        const auto r = PostDeployment(server, deployer,
+                                      R"({"id":"race-)" + n + R"(","service":"checkout","environment":"production",)"
+                                      R"("version":"v)" + n + R"(","previous_version":"v0","release_class":"stateless-service",)"
+                                      R"("traffic_percent":5})");
+        if (r.status == 201) ++created[c];
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int c = 0; c < kClients; ++c) EXPECT_EQ(created[c], kEach) << "client " << c;
+  auto conn = server.db().Connect();
+  pqxx::read_transaction tx(*conn);
+  const auto in_progress = tx.exec(
+      "SELECT id FROM releases WHERE service = 'checkout' AND environment = 'production' AND status <> 'superseded'");
+  ASSERT_EQ(in_progress.size(), 1u);
+  EXPECT_EQ(in_progress[0][0].as<std::string>(),
+            tx.exec1("SELECT id FROM releases ORDER BY seq DESC LIMIT 1")[0].as<std::string>());
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM releases WHERE status = 'superseded'")[0].as<int>(), kClients * kEach - 1);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM audit_log WHERE kind = 'release.superseded'")[0].as<int>(),
+            kClients * kEach - 1);
+}
+
 TEST_F(DeploymentsTest, NewReleaseSupersedesTheOneInProgress) {
   ASSERT_EQ(PostDeployment(server, deployer, kValid).status, 201);
   ASSERT_EQ(PostDeployment(server, deployer,

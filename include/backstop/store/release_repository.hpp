@@ -84,9 +84,11 @@ class ReleaseRepository {
   // class. Same id and same body → the stored release (created = false);
   // same id, other body → conflict `idempotency_mismatch`. Without a client
   // id, a deployment equal as JSON to the newest release of its service and
-  // environment (same version) is that release (created = false). The caller
-  // holds LockServiceEnvironment for the release's service and environment,
-  // so registrations of one service/environment serialize until `tx` ends.
+  // environment (same version) is that release (created = false). Takes
+  // LockServiceEnvironment itself (inside its INSERT when it reads nothing
+  // before), so registrations of one service/environment serialize until
+  // `tx` ends; a caller that reads the service's releases before Insert
+  // takes the lock before reading.
   static Result<RegisterOutcome> Insert(pqxx::work& tx, const NewRelease& r, const std::string& deployed_by);
 
   // Serializes registrations of one service/environment until `tx` ends

@@ -30,7 +30,7 @@ import urllib.error
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -96,7 +96,11 @@ class Page:
 
     def wait(self, condition, what, timeout=WAIT_S):
         try:
-            return WebDriverWait(self.d, timeout, poll_frequency=0.1).until(lambda d: condition())
+            # The page re-renders as answers arrive: an element found just
+            # before a render is stale by the time it is asked about, and the
+            # next poll finds its replacement.
+            return WebDriverWait(self.d, timeout, poll_frequency=0.1,
+                                 ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: condition())
         except TimeoutException:
             raise StepFailed(f"timed out after {timeout}s waiting for {what}")
 
@@ -214,8 +218,10 @@ def step_escalation_page_shows_the_evidence(p):
     link = escalation(p, PAY).find_element(By.CSS_SELECTOR, "h2 a")
     link.send_keys(Keys.ENTER)  # keyboard navigation
     p.wait(lambda: p.d.current_url.endswith(f"#/escalations/{PAY}"), "the escalation's address")
-    article = escalation(p, PAY)
+    # The queue's card for this escalation stays until the page is drawn:
+    # wait for what only the escalation page has before holding its article.
     p.one(f'[data-testid="escalation-{PAY}"] figure[data-signal="http_5xx_ratio"] svg', "the first chart")
+    article = escalation(p, PAY)
     for source in ("default", "prom"):
         fig = p.find(f'figure[data-signal="http_5xx_ratio"][data-source="{source}"]')
         check(fig, f"no chart for http_5xx_ratio from {source}")

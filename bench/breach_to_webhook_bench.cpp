@@ -38,7 +38,7 @@ class Receiver : public backstop::http::Authenticator {
     if (!server_->Start().ok()) std::abort();
   }
   ~Receiver() override { server_->Shutdown(); }
-  std::optional<Outcome> Cached(const std::string&) override {
+  std::optional<Outcome> Cached(const std::string&, backstop::http::TokenCheck) override {
     return Outcome(std::optional<backstop::Principal>{});
   }
   void Lookup(const std::string&, backstop::http::TokenCheck,

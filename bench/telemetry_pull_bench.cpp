@@ -87,7 +87,7 @@ class FakePrometheus : public http::Authenticator {
     if (!server_->Start().ok()) std::abort();
   }
   ~FakePrometheus() override { server_->Shutdown(); }
-  std::optional<Outcome> Cached(const std::string&) override { return Outcome(std::optional<Principal>{}); }
+  std::optional<Outcome> Cached(const std::string&, http::TokenCheck) override { return Outcome(std::optional<Principal>{}); }
   void Lookup(const std::string&, http::TokenCheck, std::function<void(Outcome)> done) override {
     done(std::optional<Principal>{});
   }

@@ -40,12 +40,12 @@ void AddCdeventsRoutes(http::Router& router, ApiContext& ctx) {
   // The body is application/json (binary mode) or application/cloudevents+json
   // (structured mode): the handler checks which.
   // A pipeline's deployment events, like POST /v1/deployments: the caller
-  // comes from memory.
+  // comes from memory when the database confirmed it less than a second ago.
   router.Add({"POST", "/v1/integrations/cdevents", kDeployers, http::BodyPolicy::kNone,
               [&ctx](const http::RequestContext& rc, http::Respond respond) {
                 PostCdevent(ctx, rc, std::move(respond));
               },
-              http::TokenCheck::kCached});
+              http::TokenCheck::kRecent});
 }
 
 }  // namespace backstop::api

@@ -140,19 +140,20 @@ void GetRelease(ApiContext& ctx, const http::RequestContext& rc, http::Respond r
 
 void AddDeploymentRoutes(http::Router& router, ApiContext& ctx) {
   // Pipelines report deployments and traffic steps through these two routes,
-  // at their pace: the caller comes from memory like telemetry's (README
-  // "Tokens": a revocation stops the token within a second on every
-  // process), so a report costs no database round trip for authentication.
+  // at their pace: the caller comes from memory when the database confirmed
+  // it less than a second ago (README "Tokens": a revocation stops the token
+  // within a second on every process, database outage or not), so a report
+  // costs no database round trip for authentication.
   router.Add({"POST", "/v1/deployments", kDeployers, http::BodyPolicy::kRequiredJson,
               [&ctx](const http::RequestContext& rc, http::Respond respond) {
                 PostDeployment(ctx, rc, std::move(respond));
               },
-              http::TokenCheck::kCached});
+              http::TokenCheck::kRecent});
   router.Add({"POST", "/v1/releases/{id}/traffic", kDeployers, http::BodyPolicy::kRequiredJson,
               [&ctx](const http::RequestContext& rc, http::Respond respond) {
                 PostTraffic(ctx, rc, std::move(respond));
               },
-              http::TokenCheck::kCached});
+              http::TokenCheck::kRecent});
   router.Add({"GET", "/v1/releases", kReaders, http::BodyPolicy::kNone,
               [&ctx](const http::RequestContext& rc, http::Respond respond) {
                 ListReleases(ctx, rc, std::move(respond));

@@ -89,8 +89,8 @@ std::string ErrorResultLabel(const Error& error) {
 
 void LookUpToken(ApiContext& ctx, const std::string& token,
                  std::function<void(Result<std::optional<Principal>>)> done) {
-  // Confirmed against the database, like every route that goes there anyway:
-  // a revoked token is refused from the revocation's commit on.
+  // Confirmed against the database, like the rollout-tool gate routes: a
+  // revoked token is refused from the revocation's commit on.
   ctx.authenticator.Lookup(token, http::TokenCheck::kConfirmed, std::move(done));
 }
 

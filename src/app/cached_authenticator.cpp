@@ -18,6 +18,12 @@ constexpr auto kListenRetry = std::chrono::milliseconds(500);
 
 auth::SteadyTime Now() { return std::chrono::steady_clock::now(); }
 
+// How a memory answer must have been established for a route's check
+// (kConfirmed routes never take one).
+auth::Freshness FreshnessFor(http::TokenCheck check) {
+  return check == http::TokenCheck::kCached ? auth::Freshness::kThroughOutage : auth::Freshness::kRecentRead;
+}
+
 // Calls `on_notice` for every NOTIFY on the revocation channel.
 class RevocationReceiver final : public pqxx::notification_receiver {
  public:
@@ -59,9 +65,11 @@ void CachedAuthenticator::Stop() {
   if (listener_.joinable()) listener_.join();
 }
 
-std::optional<http::Authenticator::Outcome> CachedAuthenticator::Cached(const std::string& token) {
+std::optional<http::Authenticator::Outcome> CachedAuthenticator::Cached(const std::string& token,
+                                                                        http::TokenCheck check) {
+  if (check == http::TokenCheck::kConfirmed) return std::nullopt;
   const std::string hash = Sha256Hex(token);
-  auto hit = cache_.Find(hash, Now());
+  auto hit = cache_.Find(hash, Now(), FreshnessFor(check));
   if (!hit) return std::nullopt;
   if (hit->refresh) StartLookup(hash, *hit->refresh);
   return std::move(hit->answer);
@@ -71,19 +79,23 @@ void CachedAuthenticator::Lookup(const std::string& token, http::TokenCheck chec
                                  std::function<void(Outcome)> done) {
   const std::string hash = Sha256Hex(token);
   const auth::SteadyTime now = Now();
-  if (check == http::TokenCheck::kConfirmed) {
-    // "Unknown" stays true (tokens are random and never reissued), so it
-    // may come from memory; a known token is read again.
+  if (check != http::TokenCheck::kConfirmed) {
+    // Cached may have missed just before another caller's lookup finished.
+    if (auto hit = cache_.Find(hash, now, FreshnessFor(check))) {
+      if (hit->refresh) StartLookup(hash, *hit->refresh);
+      done(std::move(hit->answer));
+      return;
+    }
+  }
+  if (check != http::TokenCheck::kCached) {
+    // Confirmed: "unknown" stays true (tokens are random and never
+    // reissued), so it may come from memory; a known token is read again,
+    // by a lookup of its own that never answers from an outage.
     if (cache_.RemembersUnknown(hash, now)) return done(std::optional<Principal>{});
     StartLookup(hash, cache_.Confirm(hash, std::move(done), now));
     return;
   }
-  // Cached may have missed just before another caller's lookup finished.
-  if (auto hit = cache_.Find(hash, now)) {
-    if (hit->refresh) StartLookup(hash, *hit->refresh);
-    done(std::move(hit->answer));
-    return;
-  }
+  // kCached: misses for one token share one lookup.
   if (const auto ticket = cache_.Join(hash, std::move(done), now)) StartLookup(hash, *ticket);
 }
 

@@ -4,17 +4,19 @@ namespace backstop::auth {
 
 TokenCache::TokenCache(TokenCachePolicy policy) : policy_(policy) {}
 
-bool TokenCache::Fresh(const Entry& e, SteadyTime now) const {
-  return now - e.checked_at < (e.principal ? policy_.positive_ttl : policy_.negative_ttl);
+bool TokenCache::Fresh(const Entry& e, SteadyTime now, Freshness freshness) const {
+  const SteadyTime since = freshness == Freshness::kRecentRead ? e.read_at : e.checked_at;
+  return now - since < (e.principal ? policy_.positive_ttl : policy_.negative_ttl);
 }
 
-std::optional<TokenCache::Hit> TokenCache::Find(const std::string& hash, SteadyTime now) {
+std::optional<TokenCache::Hit> TokenCache::Find(const std::string& hash, SteadyTime now, Freshness freshness) {
   std::lock_guard lock(mutex_);
   const auto it = entries_.find(hash);
-  if (it == entries_.end() || !Fresh(it->second, now)) return std::nullopt;
+  if (it == entries_.end() || !Fresh(it->second, now, freshness)) return std::nullopt;
   const Entry& e = it->second;
   Hit hit{e.principal, std::nullopt};
-  if (e.principal && now - e.checked_at >= policy_.refresh_after && joinable_.count(hash) == 0) {
+  const SteadyTime since = freshness == Freshness::kRecentRead ? e.read_at : e.checked_at;
+  if (e.principal && now - since >= policy_.refresh_after && joinable_.count(hash) == 0) {
     hit.refresh = Begin(hash, true, now);
   }
   return hit;
@@ -61,13 +63,13 @@ TokenCache::Completed TokenCache::Complete(std::uint64_t ticket, Outcome result,
 
   const bool current = p.generation == generation_;  // no Clear since the lookup began
   if (result.ok()) {
-    if (current) Keep(p.hash, Entry{result.value(), p.started_at}, now);
+    if (current) Keep(p.hash, Entry{result.value(), p.started_at, p.started_at}, now);
     return Completed{std::move(result), std::move(p.waiters)};
   }
   if (current && p.shared && result.error().kind == ErrorKind::kUnavailable) {
     const auto known = entries_.find(p.hash);
     if (known != entries_.end() && known->second.principal) {
-      known->second.checked_at = now;
+      known->second.checked_at = now;  // read_at stays: this is no read
       return Completed{Outcome(known->second.principal), std::move(p.waiters)};
     }
   }

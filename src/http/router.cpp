@@ -119,8 +119,8 @@ void Router::Dispatch(Match match, Request request, Respond respond, Post post) 
     return;
   }
   const std::string token = auth.substr(std::char_traits<char>::length(kBearer));
-  if (route.spec.token_check == TokenCheck::kCached) {
-    if (auto cached = authenticator_.Cached(token)) {
+  if (route.spec.token_check != TokenCheck::kConfirmed) {
+    if (auto cached = authenticator_.Cached(token, route.spec.token_check)) {
       Authorize(route, std::move(shared_request), std::move(match.params_), std::move(*cached),
                 std::move(respond));
       return;

@@ -44,8 +44,8 @@ constexpr domain::ReleaseStatus kInProgress[] = {
     domain::ReleaseStatus::kEvaluating, domain::ReleaseStatus::kEscalated,
     domain::ReleaseStatus::kRollbackRejected, domain::ReleaseStatus::kRollbackFailed};
 // Pinned to the newest threshold version of the class, and holding the
-// service/environment lock before the row exists, in the same statement (two
-// round trips fewer per deployment); no row when the class is unknown or the
+// service/environment lock before the row exists, in the same statement (a
+// round trip fewer for each per deployment); no row when the class is unknown or the
 // id exists. The lock's subquery is volatile, so it is run, once, before the
 // row is formed; statements after this one see every registration of the
 // service/environment committed before the lock was granted.
@@ -155,13 +155,13 @@ Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelea
   // With a client's id, a retry finds its release through the insert's
   // conflict below: one statement fewer on the common path, a new release.
   if (!r.id_from_client) {
-    LockServiceEnvironment(tx, r.service, r.environment);  // before reading what is registered
     if (auto newest = NewestIdFor(tx, r.service, r.environment)) {
       // DESIGN "Deployment id": without an id, the same deployment as the
       // newest release of its service and environment (same version, body
       // equal as JSON) is that release — a client retrying after a 503 must
       // not register it twice. A body that carried an id never equals one
-      // without, and the caller's lock keeps a concurrent retry from slipping in.
+      // without, and the lock the caller took before this read keeps a
+      // concurrent retry from slipping in.
       auto existing = Find(tx, *newest);
       if (existing && existing->version == r.version && SameJson(existing->request_body, r.request_body)) {
         return RegisterOutcome{*existing, false, {}};

@@ -14,14 +14,17 @@ namespace backstop::workflow {
 Result<store::RegisterOutcome> RegisterRelease(pqxx::work& tx, const config::Notifiers& notifiers,
                                                const store::NewRelease& given, const std::string& deployed_by) {
   // Registrations of one service/environment serialize on its lock, which
-  // Insert takes (in its INSERT on the common path: one round trip fewer).
-  // Inferring the previous version reads first, so it takes the lock first:
-  // the healthy release read here is the one a concurrent registration would
-  // read too. A replay (the id exists) keeps what it stored: inference only
-  // shapes a new release.
+  // Insert's INSERT takes (one round trip fewer on the common path: a
+  // client id and a previous version). Inferring the previous version, or
+  // matching a retry without an id, reads first, so the lock comes first
+  // then: what is read is what a concurrent registration would read too. A
+  // replay (the id exists) keeps what it stored: inference only shapes a new
+  // release.
   store::NewRelease r = given;
   r.previous_version_inferred = false;
-  if (!r.previous_version) store::ReleaseRepository::LockServiceEnvironment(tx, r.service, r.environment);
+  if (!r.previous_version || !r.id_from_client) {
+    store::ReleaseRepository::LockServiceEnvironment(tx, r.service, r.environment);
+  }
   if (!r.previous_version && !store::ReleaseRepository::Find(tx, r.id)) {
     r.previous_version =
         store::ReleaseRepository::NewestHealthyVersion(tx, r.service, r.environment, r.version);

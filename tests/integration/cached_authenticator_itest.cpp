@@ -96,7 +96,7 @@ TEST(CachedAuthenticatorTest, UnknownTokenIsLookedUpOnceThenAnsweredFromMemory) 
 
   // Then "unknown" comes from memory, on this thread.
   for (int i = 0; i < 100; ++i) {
-    const auto cached = auth.Cached(token);
+    const auto cached = auth.Cached(token, http::TokenCheck::kCached);
     ASSERT_TRUE(cached.has_value());
     ASSERT_TRUE(cached->ok());
     EXPECT_FALSE(cached->value().has_value());
@@ -119,7 +119,7 @@ TEST(CachedAuthenticatorTest, KnownTokenIsAnsweredFromMemoryAfterOneLookup) {
   auto& auth = under_test.auth;
   const std::string token = CreateToken(db, "dora", Role::kTelemetry);
 
-  EXPECT_FALSE(auth.Cached(token).has_value());
+  EXPECT_FALSE(auth.Cached(token, http::TokenCheck::kCached).has_value());
   Answers answers;
   auth.Lookup(token, http::TokenCheck::kCached, answers.Waiter());
   const auto got = answers.Await(1);
@@ -127,7 +127,7 @@ TEST(CachedAuthenticatorTest, KnownTokenIsAnsweredFromMemoryAfterOneLookup) {
   ASSERT_TRUE(got[0].ok());
   ASSERT_TRUE(got[0].value().has_value());
   EXPECT_EQ(got[0].value()->role, Role::kTelemetry);
-  EXPECT_TRUE(IsPrincipal(auth.Cached(token), "dora"));
+  EXPECT_TRUE(IsPrincipal(auth.Cached(token, http::TokenCheck::kCached), "dora"));
   EXPECT_EQ(auth.lookups(), 1u);
 }
 
@@ -146,15 +146,15 @@ TEST(CachedAuthenticatorTest, RevocationNoticeDropsACachedPrincipalWithinOneSeco
   Answers answers;
   auth.Lookup(token, http::TokenCheck::kCached, answers.Waiter());
   ASSERT_EQ(answers.Await(1).size(), 1u);
-  ASSERT_TRUE(IsPrincipal(auth.Cached(token), "erin"));
+  ASSERT_TRUE(IsPrincipal(auth.Cached(token, http::TokenCheck::kCached), "erin"));
 
   RevokeToken(db, "erin");
   const auto revoked_at = std::chrono::steady_clock::now();
-  while (IsPrincipal(auth.Cached(token), "erin") &&
+  while (IsPrincipal(auth.Cached(token, http::TokenCheck::kCached), "erin") &&
          std::chrono::steady_clock::now() - revoked_at < std::chrono::seconds(1)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  EXPECT_FALSE(IsPrincipal(auth.Cached(token), "erin"));
+  EXPECT_FALSE(IsPrincipal(auth.Cached(token, http::TokenCheck::kCached), "erin"));
   Answers after;
   auth.Lookup(token, http::TokenCheck::kCached, after.Waiter());
   const auto got = after.Await(1);
@@ -176,7 +176,7 @@ TEST(CachedAuthenticatorTest, ConfirmedLookupSeesARevocationAtOnce) {
   Answers first;
   auth.Lookup(token, http::TokenCheck::kConfirmed, first.Waiter());
   ASSERT_EQ(first.Await(1).size(), 1u);
-  ASSERT_TRUE(IsPrincipal(auth.Cached(token), "fred"));  // the confirmed answer is kept
+  ASSERT_TRUE(IsPrincipal(auth.Cached(token, http::TokenCheck::kCached), "fred"));  // the confirmed answer is kept
 
   RevokeToken(db, "fred");
   Answers after;

@@ -1,13 +1,17 @@
 #include <chrono>
+#include <future>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "backstop/app/cached_authenticator.hpp"
 #include "backstop/evaluator/evaluator.hpp"
 
 #include "backstop/common/sha256.hpp"
 #include "backstop/metrics/metrics.hpp"
+#include "backstop/store/db_pool.hpp"
 #include "backstop/store/token_repository.hpp"
 #include "tcp_proxy.hpp"
 #include "test_support.hpp"
@@ -152,6 +156,70 @@ TEST(DatabaseOutageTest, KnownTokenKeepsPostingTelemetryAndUnknownTokenGets503) 
   }
   EXPECT_EQ(status, 401);
   app.Stop();
+}
+
+// A principal kept through an outage stands for telemetry (TokenCheck::
+// kCached) but not for the routes that go to the database anyway
+// (kRecent): there a token is trusted at most a second after the database
+// last said so, then confirmed -- which fails while the database is away,
+// however the pool fails (down, saturated, timed out).
+TEST(DatabaseOutageTest, OnlyTelemetryTrustsAPrincipalKeptThroughAnOutage) {
+  TestDatabase db;
+  TcpProxy proxy("127.0.0.1", PortOf(db.url()));
+  std::string token;
+  {
+    auto conn = db.Connect();
+    pqxx::work tx(*conn);
+    token = *store::TokenRepository::Create(tx, "ci-bot", Role::kDeployer, "test");
+    tx.commit();
+  }
+  const auto config = TestConfig(ViaProxy(db.url(), proxy));
+  struct AuthOverProxy {
+    explicit AuthOverProxy(const config::Config& c)
+        : pool(std::make_unique<store::DbPool>(c.database_url, c.database)), auth(*pool, c) {}
+    ~AuthOverProxy() {
+      auth.Stop();
+      pool.reset();  // first: its lookups in flight call back into auth
+    }
+    std::unique_ptr<store::DbPool> pool;
+    app::CachedAuthenticator auth;
+  } under(config);
+  app::CachedAuthenticator* auth = &under.auth;
+  const auto lookup = [&](http::TokenCheck check) {
+    auto answer = std::make_shared<std::promise<http::Authenticator::Outcome>>();
+    auto future = answer->get_future();
+    auth->Lookup(token, check, [answer](http::Authenticator::Outcome o) { answer->set_value(std::move(o)); });
+    EXPECT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    return future.get();
+  };
+  const auto is_ci_bot = [](const std::optional<http::Authenticator::Outcome>& o) {
+    return o && o->ok() && o->value().has_value() && o->value()->name == "ci-bot";
+  };
+  const auto read_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(is_ci_bot(lookup(http::TokenCheck::kRecent)));
+  EXPECT_TRUE(is_ci_bot(auth->Cached(token, http::TokenCheck::kRecent)));
+
+  proxy.Cut();
+  // Telemetry keeps using the token: its background refreshes fail and keep
+  // the principal.
+  while (std::chrono::steady_clock::now() - read_at < std::chrono::milliseconds(1300)) {
+    auth->Cached(token, http::TokenCheck::kCached);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(is_ci_bot(lookup(http::TokenCheck::kCached)));
+  EXPECT_TRUE(is_ci_bot(auth->Cached(token, http::TokenCheck::kCached)));
+  // More than a second after the last read, a kRecent route trusts nothing.
+  EXPECT_FALSE(auth->Cached(token, http::TokenCheck::kRecent).has_value());
+  const auto recent = lookup(http::TokenCheck::kRecent);
+  ASSERT_FALSE(recent.ok());
+  EXPECT_EQ(recent.error().kind, ErrorKind::kUnavailable);
+
+  proxy.Restore();
+  int tries = 0;
+  while (!is_ci_bot(lookup(http::TokenCheck::kRecent)) && ++tries < 50) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(is_ci_bot(auth->Cached(token, http::TokenCheck::kRecent)));
 }
 
 // A short outage does not turn the active evaluator into a standby: the

@@ -109,7 +109,8 @@ TEST(ThresholdVersioningTest, ReleasePinnedBeforeABumpKeepsItsVersion) {
 
 // Migration 0009: a loaded threshold set is permanent and immutable (a new
 // version is a new row), for the serving role and the schema owner alike, so
-// the set every release is pinned to always exists.
+// the set every release is pinned to always exists. (The serving role may not
+// TRUNCATE any table anyway; the owner's TRUNCATE is what the trigger stops.)
 TEST(ThresholdVersioningTest, ALoadedThresholdSetCanNeverBeChangedOrRemoved) {
   ThresholdDir dir;
   dir.Write("web.yaml", ThresholdYaml("web", 1));

@@ -66,7 +66,7 @@ class WebhookReceiver {
  private:
   class NoAuth : public http::Authenticator {
    public:
-    std::optional<Outcome> Cached(const std::string&) override { return Outcome(std::optional<Principal>{}); }
+    std::optional<Outcome> Cached(const std::string&, http::TokenCheck) override { return Outcome(std::optional<Principal>{}); }
     void Lookup(const std::string&, http::TokenCheck, std::function<void(Outcome)> done) override {
       done(std::optional<Principal>{});
     }

@@ -281,6 +281,46 @@ class WorkflowTest : public ::testing::Test {
 
 // ---- ReleaseRepository::Transition ------------------------------------------
 
+// Registrations of one service/environment serialize on its advisory lock
+// (the release INSERT takes it; a registration that reads first takes it
+// before reading). On every path -- client id and previous version, no
+// previous version (inferred), no client id (a retry is matched) -- the
+// lock is held from the registration until its transaction ends.
+TEST_F(WorkflowTest, EveryRegistrationPathHoldsTheServiceEnvironmentLockUntilCommit) {
+  struct Path {
+    const char* name;
+    bool id_from_client;
+    bool previous_version;
+  };
+  const Path paths[] = {{"id and previous version", true, true},
+                        {"previous version inferred", true, false},
+                        {"no client id", false, true},
+                        {"neither", false, false}};
+  auto other = db_.Connect();
+  const auto lock_free = [&] {
+    pqxx::work probe(*other);
+    const bool free = probe.exec1("SELECT pg_try_advisory_xact_lock(hashtextextended('release:checkout/prod', 0))")[0]
+                          .as<bool>();
+    probe.abort();
+    return free;
+  };
+  int n = 0;
+  for (const auto& path : paths) {
+    store::NewRelease r = Deployment("lock-" + std::to_string(++n), "web");
+    r.id_from_client = path.id_from_client;
+    if (!path.previous_version) r.previous_version.reset();
+    r.version = "v" + std::to_string(10 + n);
+    ASSERT_TRUE(lock_free()) << path.name;
+    pqxx::work tx(*conn_);
+    const auto out = workflow::RegisterRelease(tx, notifiers_, r, kDeployer);
+    ASSERT_TRUE(out) << path.name << ": " << out.error().message;
+    EXPECT_TRUE(out->created) << path.name;
+    EXPECT_FALSE(lock_free()) << path.name << ": the lock is not held before commit";
+    tx.commit();
+    EXPECT_TRUE(lock_free()) << path.name;
+  }
+}
+
 TEST_F(WorkflowTest, TransitionMovesAReleaseWhoseStatusIsAllowed) {
   Register("rel-1", "web");
   pqxx::work tx(*conn_);

@@ -104,6 +104,17 @@ class Page:
         except TimeoutException:
             raise StepFailed(f"timed out after {timeout}s waiting for {what}")
 
+    def settled(self, read, attempts=5):
+        """Runs read(); if the page re-rendered what it was reading (a stale
+        element), reads again from the start, a few times at most."""
+        for attempt in range(attempts):
+            try:
+                return read()
+            except StaleElementReferenceException:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.1)
+
     def find(self, css, root=None):
         return (root or self.d).find_elements(By.CSS_SELECTOR, css)
 
@@ -214,14 +225,8 @@ def step_queue_screenshot(p):
     p.screenshot("queue.png")
 
 
-def step_escalation_page_shows_the_evidence(p):
-    link = escalation(p, PAY).find_element(By.CSS_SELECTOR, "h2 a")
-    link.send_keys(Keys.ENTER)  # keyboard navigation
-    p.wait(lambda: p.d.current_url.endswith(f"#/escalations/{PAY}"), "the escalation's address")
-    # The queue's card for this escalation stays until the page is drawn:
-    # wait for what only the escalation page has before holding its article.
-    p.one(f'[data-testid="escalation-{PAY}"] figure[data-signal="http_5xx_ratio"] svg', "the first chart")
-    article = escalation(p, PAY)
+def check_charts(p):
+    """The 5xx chart from each source: its series, values, p-value and breach."""
     for source in ("default", "prom"):
         fig = p.find(f'figure[data-signal="http_5xx_ratio"][data-source="{source}"]')
         check(fig, f"no chart for http_5xx_ratio from {source}")
@@ -236,6 +241,17 @@ def step_escalation_page_shows_the_evidence(p):
         check(re.search(r"Mann-Whitney U test, canary larger than baseline: p = [0-9.e-]+", p_text),
               f"no p-value: {p_text!r}")
         check("BREACH" in fig[0].text, "the chart does not name the breach")
+
+
+def step_escalation_page_shows_the_evidence(p):
+    link = escalation(p, PAY).find_element(By.CSS_SELECTOR, "h2 a")
+    link.send_keys(Keys.ENTER)  # keyboard navigation
+    p.wait(lambda: p.d.current_url.endswith(f"#/escalations/{PAY}"), "the escalation's address")
+    # The queue's card for this escalation stays until the page is drawn:
+    # wait for what only the escalation page has before holding its article.
+    p.one(f'[data-testid="escalation-{PAY}"] figure[data-signal="http_5xx_ratio"] svg', "the first chart")
+    article = escalation(p, PAY)
+    p.settled(lambda: check_charts(p))
     check(p.find('figure[data-signal="latency_p99_ms"] svg [data-series="bound"]'), "no latency chart")
     text = article.text
     for expected in ("Roll back payments in prod from v2 to v1",

@@ -25,9 +25,10 @@ boost::json::object GateAnswerToJson(const ApiContext& ctx, const workflow::Gate
 std::string ErrorResultLabel(const Error& error);
 
 // Looks up a token that did not come in the Authorization header (Flagger's
-// metadata.token) exactly as the router looks up bearer tokens: through the
-// app's authenticator, confirmed against the database. `done` may run on a
-// database pool thread. The token is never logged.
+// metadata.token) through the app's authenticator, confirmed against the
+// database like the router does on a kConfirmed route (a gate decides, so a
+// revocation counts from its commit). `done` may run on a database pool
+// thread. The token is never logged.
 void LookUpToken(ApiContext& ctx, const std::string& token,
                  std::function<void(Result<std::optional<Principal>>)> done);
 

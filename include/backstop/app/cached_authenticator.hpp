@@ -27,7 +27,11 @@ namespace backstop::app {
 // on the database pool, concurrent misses for one token share that lookup,
 // and the answer is kept — "unknown" too, for the policy's negative_ttl.
 // Lookup with TokenCheck::kConfirmed answers "unknown" from memory but
-// confirms a known token with a lookup of its own.
+// confirms a known token with a lookup of its own. TokenCheck::kRecent
+// answers from memory only what a lookup read from the database less than
+// positive_ttl ago (a principal kept through an outage does not count) and
+// otherwise confirms like kConfirmed: a route that goes to the database
+// anyway never trusts a token longer than that.
 //
 // Revocation reaches every process within a second: `backstop token revoke`
 // NOTIFYs kTokenRevokedChannel in its transaction, and a listener thread
@@ -58,7 +62,7 @@ class CachedAuthenticator final : public http::Authenticator {
   void Start();
   void Stop();
 
-  std::optional<Outcome> Cached(const std::string& token) override;
+  std::optional<Outcome> Cached(const std::string& token, http::TokenCheck check) override;
   void Lookup(const std::string& token, http::TokenCheck check, std::function<void(Outcome)> done) override;
 
   // Database lookups started so far (misses and background refreshes).

@@ -21,6 +21,14 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 using Outcome = Result<std::optional<Principal>>;
 using Waiter = std::function<void(Outcome)>;
 
+// How an answer from memory may have been established.
+enum class Freshness {
+  // By a lookup that read the database less than the policy's TTL ago.
+  kRecentRead,
+  // The same, or kept through a database outage (see the rules below).
+  kThroughOutage,
+};
+
 // How long answers stay in memory.
 struct TokenCachePolicy {
   // A known token is answered from memory for this long after the lookup
@@ -45,7 +53,9 @@ struct TokenCachePolicy {
 //
 // Rules:
 // - Find answers a fresh entry (positive_ttl / negative_ttl) and asks for at
-//   most one background refresh per token at a time (refresh_after).
+//   most one background refresh per token at a time (refresh_after). With
+//   Freshness::kRecentRead, a principal kept through an outage (below) is
+//   not fresh: only a successful read within positive_ttl counts.
 // - Join coalesces misses: the first caller for a token gets a ticket and
 //   must start the lookup; later callers wait on it. Complete hands back
 //   every waiter with the one answer.
@@ -75,7 +85,8 @@ class TokenCache {
     std::optional<std::uint64_t> refresh;
   };
   // The fresh answer for `hash` at `now`, or nullopt.
-  std::optional<Hit> Find(const std::string& hash, SteadyTime now);
+  std::optional<Hit> Find(const std::string& hash, SteadyTime now,
+                          Freshness freshness = Freshness::kThroughOutage);
 
   // True when `hash` is known, at `now`, to belong to no live token.
   bool RemembersUnknown(const std::string& hash, SteadyTime now) const;
@@ -102,7 +113,8 @@ class TokenCache {
  private:
   struct Entry {
     std::optional<Principal> principal;
-    SteadyTime checked_at;  // when the lookup that produced it began
+    SteadyTime checked_at;  // when the lookup that produced it began, or the outage that kept it
+    SteadyTime read_at;     // when the last lookup that read the database began
   };
   struct Pending {
     std::string hash;
@@ -112,7 +124,7 @@ class TokenCache {
     std::vector<Waiter> waiters;
   };
 
-  bool Fresh(const Entry& e, SteadyTime now) const;
+  bool Fresh(const Entry& e, SteadyTime now, Freshness freshness = Freshness::kThroughOutage) const;
   std::uint64_t Begin(const std::string& hash, bool shared, SteadyTime now);  // under mutex_
   void Keep(const std::string& hash, Entry entry, SteadyTime now);  // under mutex_
 

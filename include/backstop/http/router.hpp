@@ -50,14 +50,14 @@ struct RouteSpec {
 // Order of checks: unknown path → 404; known path, other method → 405 (with
 // Allow); then 401 (no/bad token) before 403 (role); then 415 (body not JSON).
 //
-// Tokens. A route with TokenCheck::kCached takes the principal from the
-// authenticator's memory when it has one (no database work: telemetry keeps
-// flowing while PostgreSQL is down); every other authenticated route has the
-// token confirmed by a lookup that starts after the request arrived, so a
-// revoked token is refused from the revocation's commit on.
+// Tokens. A route with TokenCheck::kCached or kRecent takes the principal
+// from the authenticator's memory when it has one fresh enough (no database
+// work; telemetry keeps flowing while PostgreSQL is down); a kConfirmed
+// route has the token confirmed by a lookup that starts after the request
+// arrived, so a revoked token is refused from the revocation's commit on.
 //
 // Threads. Dispatch is called on the connection's strand (an HTTP I/O
-// thread). A public route, and a kCached route whose token is in memory
+// thread). A public route, and a kCached or kRecent route whose token is in memory
 // (Authenticator::Cached), run the checks and the handler right there,
 // inside Dispatch. Otherwise the answer of Authenticator::Lookup arrives on
 // a database pool thread; the router never continues on that thread: it

@@ -84,15 +84,15 @@ class ReleaseRepository {
   // class. Same id and same body → the stored release (created = false);
   // same id, other body → conflict `idempotency_mismatch`. Without a client
   // id, a deployment equal as JSON to the newest release of its service and
-  // environment (same version) is that release (created = false). Takes
-  // LockServiceEnvironment itself (inside its INSERT when it reads nothing
-  // before), so registrations of one service/environment serialize until
-  // `tx` ends; a caller that reads the service's releases before Insert
-  // takes the lock before reading.
+  // environment (same version) is that release (created = false). Its
+  // INSERT takes LockServiceEnvironment, so registrations of one
+  // service/environment serialize until `tx` ends. Without a client id it
+  // reads the newest release first: the caller must hold the lock already
+  // then (as for any read of the service's releases before Insert).
   static Result<RegisterOutcome> Insert(pqxx::work& tx, const NewRelease& r, const std::string& deployed_by);
 
   // Serializes registrations of one service/environment until `tx` ends
-  // (Insert relies on it).
+  // (Insert's INSERT takes it too; a transaction may take it again).
   static void LockServiceEnvironment(pqxx::work& tx, const std::string& service, const std::string& environment);
 
   // The version of the newest `healthy` release of a service/environment

@@ -167,6 +167,33 @@ TEST(TokenCacheTest, UnreachableDatabaseAnswersTheLastKnownPrincipal) {
   EXPECT_TRUE(cache.Find(kHash, later + milliseconds(999)).has_value());
 }
 
+// A principal kept through an outage answers Freshness::kThroughOutage
+// (telemetry) but not kRecentRead: that needs a read of the database less
+// than positive_ttl ago.
+TEST(TokenCacheTest, APrincipalKeptThroughAnOutageIsNoRecentRead) {
+  TokenCachePolicy policy;
+  policy.positive_ttl = milliseconds(1000);
+  policy.refresh_after = milliseconds(500);
+  TokenCache cache(policy);
+  LookUp(cache, kHash, Known(), kT0);
+  EXPECT_TRUE(cache.Find(kHash, kT0 + milliseconds(400), Freshness::kRecentRead).has_value());
+  // A busy token's refresh finds the database unreachable.
+  auto hit = cache.Find(kHash, kT0 + milliseconds(600), Freshness::kThroughOutage);
+  ASSERT_TRUE(hit.has_value());
+  ASSERT_TRUE(hit->refresh.has_value());
+  auto done = cache.Complete(*hit->refresh, Error::Unavailable("database unavailable"), kT0 + milliseconds(700));
+  EXPECT_TRUE(IsPrincipal(done.answer, "alice"));
+  const SteadyTime later = kT0 + milliseconds(1200);
+  EXPECT_FALSE(cache.Find(kHash, later, Freshness::kRecentRead).has_value());
+  auto kept = cache.Find(kHash, later, Freshness::kThroughOutage);
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_TRUE(IsPrincipal(kept->answer, "alice"));
+  // Its next refresh reads the database again: recent once more.
+  ASSERT_TRUE(kept->refresh.has_value());
+  cache.Complete(*kept->refresh, Known(), later);
+  EXPECT_TRUE(cache.Find(kHash, later + milliseconds(900), Freshness::kRecentRead).has_value());
+}
+
 TEST(TokenCacheTest, UnreachableDatabaseIsAnErrorForAConfirmation) {
   TokenCache cache;
   LookUp(cache, kHash, Known(), kT0);

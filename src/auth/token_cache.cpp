@@ -4,9 +4,12 @@ namespace backstop::auth {
 
 TokenCache::TokenCache(TokenCachePolicy policy) : policy_(policy) {}
 
+SteadyTime TokenCache::Since(const Entry& e, Freshness freshness) {
+  return freshness == Freshness::kRecentRead ? e.read_at : e.checked_at;
+}
+
 bool TokenCache::Fresh(const Entry& e, SteadyTime now, Freshness freshness) const {
-  const SteadyTime since = freshness == Freshness::kRecentRead ? e.read_at : e.checked_at;
-  return now - since < (e.principal ? policy_.positive_ttl : policy_.negative_ttl);
+  return now - Since(e, freshness) < (e.principal ? policy_.positive_ttl : policy_.negative_ttl);
 }
 
 std::optional<TokenCache::Hit> TokenCache::Find(const std::string& hash, SteadyTime now, Freshness freshness) {
@@ -15,8 +18,7 @@ std::optional<TokenCache::Hit> TokenCache::Find(const std::string& hash, SteadyT
   if (it == entries_.end() || !Fresh(it->second, now, freshness)) return std::nullopt;
   const Entry& e = it->second;
   Hit hit{e.principal, std::nullopt};
-  const SteadyTime since = freshness == Freshness::kRecentRead ? e.read_at : e.checked_at;
-  if (e.principal && now - since >= policy_.refresh_after && joinable_.count(hash) == 0) {
+  if (e.principal && now - Since(e, freshness) >= policy_.refresh_after && joinable_.count(hash) == 0) {
     hit.refresh = Begin(hash, true, now);
   }
   return hit;

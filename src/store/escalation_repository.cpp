@@ -110,7 +110,7 @@ EscalationRow EscalationRepository::Insert(pqxx::work& tx, const NewEscalation& 
 
 std::optional<EscalationRow> EscalationRepository::Find(pqxx::transaction_base& tx, const std::string& id,
                                                         bool for_update) {
-  const pqxx::result r = Exec(tx, 
+  const pqxx::result r = Exec(tx,
       std::string("SELECT ") + kColumns + " FROM escalations WHERE id = $1" + (for_update ? " FOR UPDATE" : ""), id);
   if (r.empty()) return std::nullopt;
   EscalationRow e = FromRow(r[0]);

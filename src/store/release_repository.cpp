@@ -44,9 +44,9 @@ constexpr domain::ReleaseStatus kInProgress[] = {
     domain::ReleaseStatus::kEvaluating, domain::ReleaseStatus::kEscalated,
     domain::ReleaseStatus::kRollbackRejected, domain::ReleaseStatus::kRollbackFailed};
 // Pinned to the newest threshold version of the class, and holding the
-// service/environment lock before the row exists, in the same statement (a
-// round trip fewer for each per deployment); no row when the class is unknown or the
-// id exists. The lock's subquery is volatile, so it is run, once, before the
+// service/environment lock before the row exists, in the same statement (two
+// statements folded into it); no row when the class is unknown or the id
+// exists. The lock's subquery is volatile, so it is run, once, before the
 // row is formed; statements after this one see every registration of the
 // service/environment committed before the lock was granted.
 constexpr const char* kInsert =
@@ -168,7 +168,7 @@ Result<RegisterOutcome> ReleaseRepository::Insert(pqxx::work& tx, const NewRelea
       }
     }
   }
-  const pqxx::result inserted = Exec(tx, 
+  const pqxx::result inserted = Exec(tx,
       std::string(kInsert) + kColumns, r.id, r.service, r.environment, r.version, r.previous_version, r.release_class,
       r.traffic_percent, r.shared_infrastructure, deployed_by, r.triggered_by, r.metadata, r.request_body,
       r.previous_version_inferred);
@@ -210,8 +210,8 @@ std::vector<std::string> ReleaseRepository::SupersedeInProgress(pqxx::work& tx, 
                                                                 const std::string& except_id) {
   std::vector<std::string> out;
   for (const auto& row : Exec(tx, kSupersede, service, environment, except_id,
-                                        std::string(domain::ToString(domain::ReleaseStatus::kSuperseded)),
-                                        StatusArray(kInProgress))) {
+                              std::string(domain::ToString(domain::ReleaseStatus::kSuperseded)),
+                              StatusArray(kInProgress))) {
     out.push_back(row[0].as<std::string>());
   }
   return out;
@@ -234,7 +234,7 @@ std::optional<Release> ReleaseRepository::Find(pqxx::transaction_base& tx, const
 }
 
 ReleasePage ReleaseRepository::List(pqxx::transaction_base& tx, const ReleaseQuery& q) {
-  const pqxx::result rows = Exec(tx, 
+  const pqxx::result rows = Exec(tx,
       std::string("SELECT ") + kColumns +
           " FROM releases WHERE ($1::text IS NULL OR service = $1) AND ($2::text IS NULL OR environment = $2)"
           " AND ($3::text IS NULL OR status = $3) AND ($4::bigint IS NULL OR seq < $4)"
@@ -271,9 +271,9 @@ std::vector<Release> ReleaseRepository::ListEvaluable(pqxx::transaction_base& tx
 std::vector<Release> ReleaseRepository::ListRolledBackWithin(pqxx::transaction_base& tx, Millis since) {
   std::vector<Release> out;
   for (const auto& row : Exec(tx, std::string("SELECT ") + kColumns +
-                                            " FROM releases WHERE status = 'rolled_back' "
-                                            "AND updated_at > now() - $1 * interval '1 millisecond' ORDER BY seq",
-                                        static_cast<std::int64_t>(since.count()))) {
+                                       " FROM releases WHERE status = 'rolled_back' "
+                                       "AND updated_at > now() - $1 * interval '1 millisecond' ORDER BY seq",
+                              static_cast<std::int64_t>(since.count()))) {
     out.push_back(FromRow(row));
   }
   return out;

@@ -124,6 +124,8 @@ class TokenCache {
     std::vector<Waiter> waiters;
   };
 
+  // Where an entry's age counts from, for `freshness`.
+  static SteadyTime Since(const Entry& e, Freshness freshness);
   bool Fresh(const Entry& e, SteadyTime now, Freshness freshness = Freshness::kThroughOutage) const;
   std::uint64_t Begin(const std::string& hash, bool shared, SteadyTime now);  // under mutex_
   void Keep(const std::string& hash, Entry entry, SteadyTime now);  // under mutex_
